@@ -1,0 +1,1 @@
+"""Subcommands of ``dystonia-box``, one module per capability."""

@@ -1,0 +1,74 @@
+"""A take in, per hand a (128, 21, 3) float32 array or the reason it cannot be used."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from device.kinematics import N_SAMPLES
+from device.kinematics.errors import HandUnusableError, TakeUnusableError
+from device.kinematics.frames import mirror, normalise, to_pixels
+from device.kinematics.gaps import fill_gaps
+from device.kinematics.resample import resample
+from device.kinematics.trim import key_window, motion_window, trim_mask
+from device.takefile import HANDS, Take
+
+MIN_FRAMES = 10
+
+
+@dataclass(frozen=True)
+class Settings:
+    max_gap_s: float = 0.25
+    max_missing_fraction: float = 0.2
+
+
+@dataclass
+class PreparedHand:
+    hand: str
+    data: np.ndarray | None  # (128, 21, 3) float32, None when unusable
+    reason: str | None = None
+    n_frames: int = 0  # frames inside the trimmed window
+    n_filled: int = 0  # of them, frames bridged by interpolation
+
+
+@dataclass
+class PreparedTake:
+    window: tuple[float, float]  # seconds, on the take's clock
+    trimmed_by: str  # "keys" or "motion"
+    hands: dict[str, PreparedHand]
+
+
+def prepare(take: Take, settings: Settings = Settings()) -> PreparedTake:
+    """Trim, split, fill, mirror, normalise, resample. Raises TakeUnusableError for the whole take;
+    a hand that cannot be used gets its reason and the other hand is still prepared."""
+    window = key_window(take.keys)
+    trimmed_by = "keys"
+    if window is None:
+        pixels = np.stack([to_pixels(take.hand(h), take.image_size) for h in HANDS], axis=1)
+        window = motion_window(take.t, pixels)
+        trimmed_by = "motion"
+    mask = trim_mask(take.t, window)
+    n = int(mask.sum())
+    if n < MIN_FRAMES:
+        raise TakeUnusableError(
+            f"only {n} video frames between the first keystroke and the last release "
+            f"({window[0]:.2f}-{window[1]:.2f} s); at least {MIN_FRAMES} are needed"
+        )
+    t = take.t[mask]
+    hands = {}
+    for name in HANDS:
+        raw = take.hand(name)[mask]
+        try:
+            filled, n_filled = fill_gaps(
+                t, raw, name=name, max_gap_s=settings.max_gap_s,
+                max_missing_fraction=settings.max_missing_fraction,
+            )
+            pixels = to_pixels(filled, take.image_size)
+            if name == "left":
+                pixels = mirror(pixels)
+            data = resample(t, normalise(pixels), N_SAMPLES).astype(np.float32)
+            hands[name] = PreparedHand(name, data, None, n, n_filled)
+        except HandUnusableError as exc:
+            hands[name] = PreparedHand(name, None, str(exc), n, 0)
+    return PreparedTake(window=window, trimmed_by=trimmed_by, hands=hands)

@@ -1,0 +1,1 @@
+"""Offline model work on a workstation: synthetic cohort, training, evaluation, export."""

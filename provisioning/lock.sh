@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Regenerate the pinned, hash-checked requirement files from pyproject.toml (a developer's
+# step after changing dependencies; needs network access to PyPI).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tool=$(mktemp -d)
+trap 'rm -rf "$tool"' EXIT
+python3 -m venv "$tool"
+"$tool/bin/pip" install --quiet uv==0.13.9
+compile() {
+  "$tool/bin/uv" pip compile --quiet --universal --python-version 3.11 --generate-hashes \
+    --no-header "$@"
+}
+out=provisioning/requirements
+compile pyproject.toml $out/build.in -o $out/runtime.txt
+compile pyproject.toml $out/build.in --extra dev -o $out/dev.txt
+echo "wrote $out/runtime.txt $out/dev.txt"

@@ -1,0 +1,209 @@
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from device.kinematics import N_SAMPLES
+from device.kinematics.augment import augment, scale_xy
+from device.kinematics.errors import HandUnusableError, TakeUnusableError
+from device.kinematics.frames import mirror, normalise, rotate_xy, to_pixels
+from device.kinematics.gaps import fill_gaps
+from device.kinematics.prepare import Settings, prepare
+from device.kinematics.resample import resample
+from device.kinematics.trim import key_window, motion_window, trim_mask
+from tests.helpers import make_take
+
+finite = st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False)
+
+
+@given(arrays(np.float64, st.tuples(st.integers(1, 30), st.just(21), st.just(3)), elements=finite))
+def test_mirroring_twice_is_identity(hand):
+    np.testing.assert_array_equal(mirror(mirror(hand)), hand)
+
+
+@given(
+    n=st.integers(8, 400),
+    freq=st.floats(0.1, 2.0),
+    phase=st.floats(0, 6.3),
+    jitter=st.floats(0.0, 0.3),
+    seed=st.integers(0, 2**16),
+)
+def test_resampling_reproduces_a_smooth_signal(n, freq, phase, jitter, seed):
+    rng = np.random.default_rng(seed)
+    # frames at a nominal 60 fps with timing jitter; the signal has at least 30 samples
+    # per period, as a hand's movement has at the camera's rate
+    duration = n / 60.0
+    freq = min(freq, 60.0 / 30.0)
+    steps = (1.0 + jitter * rng.uniform(-1, 1, n - 1)) / 60.0
+    t = np.concatenate([[0.0], np.cumsum(steps)])
+    values = np.sin(2 * np.pi * freq * t + phase)[:, None] * np.ones((1, 3))
+    out = resample(t, values)
+    truth = np.sin(2 * np.pi * freq * np.linspace(t[0], t[-1], N_SAMPLES) + phase)
+    assert out.shape == (N_SAMPLES, 3)
+    assert np.max(np.abs(out[:, 0] - truth)) < 2e-3 + 0.0 * duration
+
+
+@given(
+    n=st.integers(2, 300),
+    t0=st.floats(-100, 100),
+    onsets=st.lists(st.floats(-5, 10), min_size=1, max_size=30),
+    holds=st.lists(st.floats(0, 2), min_size=1, max_size=30),
+)
+def test_trimming_never_keeps_frames_outside_the_keystrokes(n, t0, onsets, holds):
+    t = t0 + np.arange(n) / 60.0
+    m = min(len(onsets), len(holds))
+    on = t0 + np.array(onsets[:m])
+    keys = np.stack([np.full(m, 60.0), on, on + np.array(holds[:m]), np.full(m, np.nan)], axis=1)
+    window = key_window(keys)
+    mask = trim_mask(t, window)
+    first_onset, last_release = on.min(), (on + np.array(holds[:m])).max()
+    assert np.all(t[mask] >= first_onset)
+    assert np.all(t[mask] <= last_release)
+    # and everything between is kept
+    inside = (t >= first_onset) & (t <= last_release)
+    np.testing.assert_array_equal(mask, inside)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    n_frames=st.integers(12, 400),
+    fps=st.sampled_from([25.0, 30.0, 50.0, 60.0, 120.0]),
+    missing=st.lists(st.integers(0, 399), max_size=30),
+    with_keys=st.booleans(),
+    seed=st.integers(0, 1000),
+)
+def test_output_is_always_128_by_21_by_3(n_frames, fps, missing, with_keys, seed):
+    take = make_take(n_frames=n_frames, fps=fps, with_keys=False)
+    rng = np.random.default_rng(seed)
+    take.landmarks += rng.normal(0, 0.002, take.landmarks.shape).astype(np.float32)
+    for i in missing:
+        if i < n_frames:
+            take.landmarks[i, rng.integers(2)] = np.nan
+    if with_keys:
+        on = np.sort(rng.uniform(take.t[0], take.t[-1], 5))
+        take.keys = np.stack([np.full(5, 64.0), on, np.minimum(on + 0.1, take.t[-1]),
+                              np.full(5, 0.5)], axis=1)
+    try:
+        prepared = prepare(take, Settings(max_gap_s=0.25, max_missing_fraction=0.2))
+    except TakeUnusableError as exc:
+        assert "frames" in str(exc) or "movement" in str(exc)
+        return
+    for hand in prepared.hands.values():
+        if hand.data is None:
+            assert hand.reason
+            continue
+        assert hand.data.shape == (N_SAMPLES, 21, 3)
+        assert hand.data.dtype == np.float32
+        assert np.all(np.isfinite(hand.data))
+
+
+@settings(deadline=None)
+@given(
+    angle=st.floats(-np.pi, np.pi),
+    scale=st.floats(0.3, 3.0),
+    shift=st.tuples(st.floats(-500, 500), st.floats(-500, 500)),
+)
+def test_normalisation_removes_camera_rotation_scale_and_position(angle, scale, shift):
+    take = make_take(n_frames=60)
+    hand = to_pixels(take.hand("right"), take.image_size)
+    moved = rotate_xy(hand, angle) * scale
+    moved[..., 0] += shift[0]
+    moved[..., 1] += shift[1]
+    np.testing.assert_allclose(normalise(moved), normalise(hand), atol=1e-6)
+
+
+def test_left_hand_is_mirrored_into_the_right_hands_frame():
+    prepared = prepare(make_take())
+    left, right = prepared.hands["left"].data, prepared.hands["right"].data
+    np.testing.assert_allclose(left, right, atol=1e-4)
+
+
+def test_motion_trim_finds_the_playing():
+    take = make_take(n_frames=600, with_keys=False)
+    still = (take.t < take.t[0] + 3.0) | (take.t > take.t[0] + 7.0)
+    take.landmarks[still] = take.landmarks[still][0:1]
+    pixels = np.stack([to_pixels(take.hand(h), take.image_size) for h in ("left", "right")], 1)
+    start, end = motion_window(take.t, pixels)
+    assert abs(start - (take.t[0] + 3.0)) < 0.15
+    assert abs(end - (take.t[0] + 7.0)) < 0.15
+    assert prepare(take).trimmed_by == "motion"
+
+
+def test_motion_trim_without_hands():
+    take = make_take(with_keys=False)
+    take.landmarks[:] = np.nan
+    with pytest.raises(TakeUnusableError, match="no hand was found"):
+        prepare(take)
+
+
+def test_too_few_frames_between_keystrokes():
+    take = make_take()
+    take.keys = np.array([[60.0, take.t[50], take.t[53], 0.5]])
+    with pytest.raises(TakeUnusableError, match="only 4 video frames"):
+        prepare(take)
+
+
+def test_short_gap_is_filled_and_counted():
+    take = make_take()
+    take.landmarks[100:106, 1] = np.nan  # 0.1 s
+    prepared = prepare(take)
+    assert prepared.hands["right"].n_filled == 6
+    assert prepared.hands["right"].data is not None
+
+
+def test_long_gap_refuses_the_hand_but_keeps_the_other():
+    take = make_take()
+    take.landmarks[60:90, 0] = np.nan  # 0.5 s of the left hand
+    prepared = prepare(take)
+    assert prepared.hands["left"].data is None
+    assert "left hand was lost for 0.52 s" in prepared.hands["left"].reason
+    assert prepared.hands["right"].data is not None
+
+
+def test_too_many_missing_frames_says_how_many():
+    t = np.arange(100) / 60.0
+    hand = np.zeros((100, 21, 3))
+    hand[::3] = np.nan  # 34 of 100 frames, each gap short
+    with pytest.raises(HandUnusableError, match=r"not found in 34 of 100 frames \(34 %\)"):
+        fill_gaps(t, hand, name="right", max_gap_s=0.25, max_missing_fraction=0.2)
+
+
+def test_missing_hand_entirely():
+    take = make_take()
+    take.landmarks[:, 1] = np.nan
+    prepared = prepare(take)
+    assert "right hand was not found in any" in prepared.hands["right"].reason
+    assert prepared.hands["left"].data is not None
+
+
+def test_gap_filling_interpolates_linearly():
+    t = np.arange(10) / 10.0
+    hand = np.repeat(t[:, None, None], 21, axis=1).repeat(3, axis=2)
+    hand[3:5] = np.nan
+    filled, n = fill_gaps(t, hand, name="right", max_gap_s=1.0, max_missing_fraction=0.5)
+    assert n == 2
+    np.testing.assert_allclose(filled[:, 0, 0], t)
+
+
+@given(seed=st.integers(0, 10_000), kind=st.sampled_from(["rotate", "scale", "both"]))
+def test_augmentation_kinds(seed, kind):
+    hand = prepare(make_take(n_frames=120)).hands["right"].data
+    rng = np.random.default_rng(seed)
+    out = augment(hand, rng, kind=kind, max_angle_deg=10, max_scale=0.1)
+    assert out.shape == hand.shape and out.dtype == hand.dtype
+    norms_in = np.linalg.norm(hand[..., :2], axis=-1)
+    norms_out = np.linalg.norm(out[..., :2], axis=-1)
+    if kind == "rotate":
+        np.testing.assert_allclose(norms_out, norms_in, rtol=1e-4, atol=1e-5)
+    else:
+        assume(not np.allclose(out, hand))
+        assert np.all(norms_out <= norms_in * 1.1 + 1e-5)
+        assert np.all(norms_out >= norms_in * 0.9 - 1e-5)
+    np.testing.assert_array_equal(out[..., 2], hand[..., 2])
+
+
+def test_scaling_is_separate_per_axis():
+    hand = np.ones((4, 21, 3))
+    out = scale_xy(hand, 2.0, 0.5)
+    assert np.all(out[..., 0] == 2.0) and np.all(out[..., 1] == 0.5) and np.all(out[..., 2] == 1)
