@@ -15,3 +15,6 @@ out=provisioning/requirements
 compile pyproject.toml $out/build.in -o $out/runtime.txt
 compile pyproject.toml $out/build.in --extra dev -o $out/dev.txt
 echo "wrote $out/runtime.txt $out/dev.txt"
+# MediaPipe's reference pipeline lives in its own environment (numpy<2, protobuf<5).
+compile $out/mediapipe.in $out/build.in -o $out/mediapipe.txt
+echo "wrote $out/mediapipe.txt"
