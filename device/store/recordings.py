@@ -1,0 +1,87 @@
+"""Take files beside the database.
+
+Order of writing: the file first (atomically: temporary file, fsync, rename), then its row.
+So a row never points at a missing or partial file. A crash between the two leaves a whole,
+valid file without a row; ``reconcile`` (run at start-up) registers it. Leftover temporary
+files of an interrupted write are removed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import sqlite3
+import time
+from pathlib import Path
+
+from device import takefile
+from device.store.transactions import transaction
+
+log = logging.getLogger(__name__)
+RECORDINGS = "recordings"
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def take_path(data_dir: Path, session_id: int, take: takefile.Take) -> Path:
+    stamp = time.time_ns()
+    name = (f"t{take.task:02d}_{take.meta['dynamics']}_{take.meta['tempo_mode']}_{stamp}"
+            ".take.npz")
+    return data_dir / RECORDINGS / f"session-{session_id:06d}" / name
+
+
+def _insert(conn: sqlite3.Connection, data_dir: Path, session_id: int, path: Path,
+            take: takefile.Take) -> int:
+    cursor = conn.execute(
+        "INSERT INTO take (session_id, task, dynamics, tempo_mode, file, sha256, recorded) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (session_id, take.task, take.meta["dynamics"], take.meta["tempo_mode"],
+         str(path.relative_to(data_dir)), sha256_of(path), path.stat().st_mtime),
+    )
+    return int(cursor.lastrowid)
+
+
+def store_take(conn: sqlite3.Connection, data_dir: Path, session_id: int,
+               take: takefile.Take) -> int:
+    """Write the take file, then register it. Returns the take's id."""
+    if conn.execute("SELECT 1 FROM session WHERE id = ?", (session_id,)).fetchone() is None:
+        raise ValueError(f"session {session_id} does not exist")
+    take.meta = {**take.meta, "session_id": session_id}
+    path = takefile.write(take_path(data_dir, session_id, take), take)
+    with transaction(conn):
+        return _insert(conn, data_dir, session_id, path, take)
+
+
+def reconcile(conn: sqlite3.Connection, data_dir: Path) -> list[str]:
+    """Register complete take files that have no row; remove partial temporary files.
+    Returns what was done, one line per file."""
+    done: list[str] = []
+    root = data_dir / RECORDINGS
+    if not root.is_dir():
+        return done
+    for part in root.rglob(".*.part"):
+        part.unlink(missing_ok=True)
+        done.append(f"removed unfinished write {part.relative_to(data_dir)}")
+    known = {row[0] for row in conn.execute("SELECT file FROM take")}
+    for path in sorted(root.rglob("*.take.npz")):
+        rel = str(path.relative_to(data_dir))
+        if rel in known:
+            continue
+        try:
+            take = takefile.read(path)
+            session_id = int(take.meta["session_id"])
+        except (takefile.TakeFileError, KeyError, ValueError) as exc:
+            done.append(f"left unregistered {rel}: {exc}")
+            continue
+        with transaction(conn):
+            _insert(conn, data_dir, session_id, path, take)
+        done.append(f"registered {rel}")
+    for line in done:
+        log.warning("recordings: %s", line)
+    return done
