@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from device import takefile
-from device.store import db, records, recordings
+from device.store import db, recordings, records
 from device.store.schema import MIGRATIONS
 from tests.helpers import make_take
 

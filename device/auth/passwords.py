@@ -1,0 +1,36 @@
+"""Password hashing with argon2id (argon2-cffi's defaults, RFC 9106 low-memory profile)."""
+
+from __future__ import annotations
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+MIN_LENGTH = 10
+_hasher = PasswordHasher()
+
+
+class PasswordPolicyError(ValueError):
+    """The password is not acceptable; the message says why."""
+
+
+def check_policy(password: str) -> None:
+    if len(password) < MIN_LENGTH:
+        raise PasswordPolicyError(f"the password must have at least {MIN_LENGTH} characters")
+    if password.strip() != password:
+        raise PasswordPolicyError("the password must not start or end with white space")
+
+
+def hash_password(password: str) -> str:
+    check_policy(password)
+    return _hasher.hash(password)
+
+
+def verify(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(password_hash: str) -> bool:
+    return _hasher.check_needs_rehash(password_hash)
