@@ -140,6 +140,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
     "web": {
         "host": Key("127.0.0.1", str, "address to listen on"),
         "port": Key(8080, int, "TCP port", in_range(1, 65535)),
+        "https": Key(False, bool, "the page is served behind HTTPS (marks cookies Secure)"),
     },
 }
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
@@ -30,6 +32,16 @@ def verify(password_hash: str, password: str) -> bool:
         return _hasher.verify(password_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    return _hasher.hash("no account has this password")
+
+
+def spend_verification_time(password: str) -> None:
+    """Verify against a dummy hash, so an unknown name takes as long as a wrong password."""
+    verify(_dummy_hash(), password)
 
 
 def needs_rehash(password_hash: str) -> bool:
