@@ -23,6 +23,9 @@ class Settings:
     max_missing_fraction: float = 0.2
 
 
+DEFAULT_SETTINGS = Settings()
+
+
 @dataclass
 class PreparedHand:
     hand: str
@@ -39,7 +42,7 @@ class PreparedTake:
     hands: dict[str, PreparedHand]
 
 
-def prepare(take: Take, settings: Settings = Settings()) -> PreparedTake:
+def prepare(take: Take, settings: Settings = DEFAULT_SETTINGS) -> PreparedTake:
     """Trim, split, fill, mirror, normalise, resample. Raises TakeUnusableError for the whole take;
     a hand that cannot be used gets its reason and the other hand is still prepared."""
     window = key_window(take.keys)
