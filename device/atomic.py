@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -19,16 +19,18 @@ def fsync_dir(directory: Path) -> None:
 
 
 @contextlib.contextmanager
-def atomic_open(path: Path) -> Iterator[BinaryIO]:
+def atomic_open(path: Path, mode: int = 0o644) -> Iterator[BinaryIO]:
     """Yield a temporary file beside ``path``; on success fsync it and rename it over ``path``.
 
-    On any exception the temporary file is removed and ``path`` is left untouched.
+    On any exception the temporary file is removed and ``path`` is left untouched. The
+    file gets ``mode`` (mkstemp would leave it readable by its owner only).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     tmp = Path(tmp_name)
     try:
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as handle:
             yield handle
             handle.flush()
@@ -43,8 +45,3 @@ def atomic_open(path: Path) -> Iterator[BinaryIO]:
 def write_bytes(path: Path, data: bytes) -> None:
     with atomic_open(path) as handle:
         handle.write(data)
-
-
-def write_with(path: Path, writer: Callable[[BinaryIO], None]) -> None:
-    with atomic_open(path) as handle:
-        writer(handle)

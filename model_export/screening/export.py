@@ -5,13 +5,19 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from model_export.screening.model import Architecture, build
+
 REPRESENTATIVE_MAX = 300
 
 
-def to_int8_tflite(model: tf.keras.Model, representative: np.ndarray) -> bytes:
+def to_int8_tflite(model: tf.keras.Model, arch: Architecture, representative: np.ndarray
+                   ) -> bytes:
     """Weights and activations int8; the model's input and output stay float32, so the box
-    feeds it the prepared hand as is."""
-    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    feeds it the prepared hand as is. The model is rebuilt with batch size 1: the converter
+    needs static shapes around the up-sampling layers."""
+    single = build(arch, batch_size=1)
+    single.set_weights(model.get_weights())
+    converter = tf.lite.TFLiteConverter.from_keras_model(single)
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
 
     def samples():

@@ -73,7 +73,7 @@ def train_task(cohort: Cohort, task: int, out: Path, config: TrainConfig, seed: 
              task, len(x_train), len(train_ids), len(x_val), len(val_ids))
     result = train(x_train, x_val, config, seed=seed + task)
     path = out / model_file(task)
-    write_bytes(path, to_int8_tflite(result.model, x_train))
+    write_bytes(path, to_int8_tflite(result.model, config.arch, x_train))
     (out / FLOAT_DIR).mkdir(exist_ok=True)
     result.model.save(out / FLOAT_DIR / f"task{task:02d}.keras")
     errors, finger_mean = int8_errors(path, x_val)

@@ -27,10 +27,16 @@ class Architecture:
         return asdict(self)
 
 
-def build(arch: Architecture = Architecture()) -> tf.keras.Model:
+DEFAULT_ARCHITECTURE = Architecture()
+
+
+def build(arch: Architecture = DEFAULT_ARCHITECTURE, batch_size: int | None = None
+          ) -> tf.keras.Model:
+    """The autoencoder; ``batch_size=1`` gives the static shapes the TFLite export needs."""
     w = arch.width
     conv = tf.keras.layers.Conv2D
-    inputs = tf.keras.Input(shape=(N_SAMPLES, N_LANDMARKS, 3), name="hand")
+    inputs = tf.keras.Input(shape=(N_SAMPLES, N_LANDMARKS, 3), batch_size=batch_size,
+                            name="hand")
     # encoder: 128x21 -> 64x21 -> 32x21 -> 16x7 -> 8x7
     x = conv(w, (5, 3), padding="same", activation="relu", name="enc1")(inputs)
     x = conv(w, (3, 3), strides=(2, 1), padding="same", activation="relu", name="enc2")(x)
