@@ -138,7 +138,7 @@ def evaluate_repeated(cohort: Cohort, tasks: list[int], repeats: int, config: Tr
                          summary["sensitivity"], summary["specificity"])
         out["tasks"][str(task)] = {
             key: mean_sd([run[key] for run in runs])
-            for key in ("sensitivity", "specificity", "auc", "threshold")
+            for key in ("sensitivity", "specificity", "specificity_hands", "auc", "threshold")
         } | {"n_healthy_people": len(healthy_ids(cohort, cohort.samples[task]))}
     return out
 
@@ -155,9 +155,10 @@ def table(result: dict[str, Any]) -> str:
     """A Markdown table a researcher can paste."""
     lines = [f"Models {result['models']} (trained on {result['models_trained_on']}); "
              f"cohort {result['cohort']} ({result['held_out']}).", "",
-             "| task | sensitivity | specificity | ROC AUC | threshold | healthy takes | "
-             "dystonic takes | mild / moderate / marked sensitivity | int8 = float |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "| task | sensitivity | specificity | specificity per hand | affected-hand "
+             "sensitivity | ROC AUC | threshold | healthy takes | dystonic takes | "
+             "mild / moderate / marked sensitivity | int8 = float |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for task, s in result["tasks"].items():
         sev = " / ".join(_pct(s["by_severity"][k]["sensitivity"])
                          for k in ("mild", "moderate", "marked"))
@@ -165,7 +166,9 @@ def table(result: dict[str, Any]) -> str:
         agree_text = (f"{_pct(agree['decision_agreement'])} (r = {agree['error_correlation']:.3f})"
                       if agree else "–")
         auc = "–" if s["auc"] is None else f"{s['auc']:.2f}"
-        lines.append(f"| {task} | {_pct(s['sensitivity'])} | {_pct(s['specificity'])} | {auc} | "
+        lines.append(f"| {task} | {_pct(s['sensitivity'])} | {_pct(s['specificity'])} | "
+                     f"{_pct(s['specificity_hands'])} | {_pct(s['sensitivity_affected_hand'])} | "
+                     f"{auc} | "
                      f"{s['threshold']:.3g} | {s['n_healthy_takes']} | {s['n_dystonic_takes']} | "
                      f"{sev} | {agree_text} |")
     return "\n".join(lines)
@@ -177,8 +180,10 @@ def repeated_table(result: dict[str, Any]) -> str:
 
     lines = [f"{result['repeats']} random 80/20 splits of the healthy participants of "
              f"{result['cohort']} (mean ± SD).", "",
-             "| task | sensitivity | specificity | ROC AUC |", "|---|---|---|---|"]
+             "| task | sensitivity | specificity | specificity per hand | ROC AUC |",
+             "|---|---|---|---|---|"]
     for task, s in result["tasks"].items():
         auc = "–" if s["auc"]["mean"] is None else f"{s['auc']['mean']:.2f} ± {s['auc']['sd']:.2f}"
-        lines.append(f"| {task} | {ms(s['sensitivity'])} | {ms(s['specificity'])} | {auc} |")
+        lines.append(f"| {task} | {ms(s['sensitivity'])} | {ms(s['specificity'])} | "
+                     f"{ms(s['specificity_hands'])} | {auc} |")
     return "\n".join(lines)

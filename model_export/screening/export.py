@@ -2,12 +2,32 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+
 import numpy as np
 import tensorflow as tf
 
 from model_export.screening.model import Architecture, build
 
 REPRESENTATIVE_MAX = 300
+
+
+@contextlib.contextmanager
+def stdout_to_stderr() -> Iterator[None]:
+    """The converter's C++ code prints to file descriptor 1; keep stdout for results
+    (``evaluate --json``)."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def to_int8_tflite(model: tf.keras.Model, arch: Architecture, representative: np.ndarray
@@ -26,4 +46,5 @@ def to_int8_tflite(model: tf.keras.Model, arch: Architecture, representative: np
 
     converter.representative_dataset = samples
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    return converter.convert()
+    with stdout_to_stderr():
+        return converter.convert()

@@ -56,6 +56,9 @@ def summarise(records: list[TakeRecord]) -> dict:
         "sensitivity": share([bool(r.abnormal) for r in dystonic]),
         "auc": roc_auc([r.score for r in healthy], [r.score for r in dystonic]),
     }
+    # The paper's unit may be one hand's performance (its input is one hand): per hand too.
+    healthy_hands = [v for r in healthy for v in r.ratio.values() if v is not None]
+    out["specificity_hands"] = share([v <= 1.0 for v in healthy_hands])
     affected = [r.ratio.get(r.affected_hand) for r in dystonic]
     out["sensitivity_affected_hand"] = share([a > 1.0 for a in affected if a is not None])
     by_severity = {}

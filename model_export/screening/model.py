@@ -20,7 +20,7 @@ N_LANDMARKS = 21
 
 @dataclass(frozen=True)
 class Architecture:
-    width: int = 32  # channels of the first layer; deeper layers use multiples of it
+    width: int = 16  # channels of the first layer; deeper layers use multiples of it
     code_channels: int = 8  # channels of the bottleneck (8 x 7 x code_channels values)
 
     def as_dict(self) -> dict[str, int]:
