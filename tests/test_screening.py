@@ -176,3 +176,19 @@ def test_models_dir_errors(tmp_path):
     (tmp_path / "model_card.json").write_text("{")
     with pytest.raises(models_mod.ModelError, match="not valid JSON"):
         models_mod.load(tmp_path)
+
+
+def test_paper_baseline_representation_trains_and_scores(tmp_path, trained):
+    """The paper's image-coordinate representation is a first-class baseline: its card says
+    so and the box scores with it."""
+    from model_export.__main__ import main
+
+    cohort, _ = trained
+    out = tmp_path / "paper"
+    assert main(["train", "--cohort", str(cohort), "--out", str(out), "--tasks", str(TASK),
+                 "--max-epochs", "1", "--width", "4", "--code-channels", "2",
+                 "--preprocessing", "image/1"]) == 0
+    card = json.loads((out / "model_card.json").read_text())
+    assert card["tasks"][str(TASK)]["preprocessing"] == "image/1"
+    obj = score_take(make_take(task=TASK), models_mod.load(out), "x").as_contract()
+    assert obj["hands"]["right"]["error"] > 0

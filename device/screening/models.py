@@ -8,7 +8,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from device.kinematics import PREPROCESSING_VERSION
+from device.kinematics import REPRESENTATIONS
 from device.screening.runtime import TfliteModel
 
 CARD_FILE = "model_card.json"
@@ -27,6 +27,7 @@ class TaskModel:
     validation_mean: float
     validation_sd: float
     finger_error_mean: list[float]  # healthy validation error per finger group (6)
+    preprocessing: str
     _runner: TfliteModel | None = field(default=None, repr=False)
 
     def run(self) -> TfliteModel:
@@ -73,10 +74,11 @@ def load(root: Path | None = None) -> ModelSet:
         raise ModelError(f"{card_path}: format must be {CARD_FORMAT!r}, got {card.get('format')!r}")
     tasks: dict[int, TaskModel] = {}
     for key, entry in card.get("tasks", {}).items():
-        if entry.get("preprocessing") != PREPROCESSING_VERSION:
+        if entry.get("preprocessing") not in REPRESENTATIONS:
             raise ModelError(
                 f"{card_path}: task {key} was trained with preprocessing "
-                f"{entry.get('preprocessing')!r}, the box has {PREPROCESSING_VERSION!r}; retrain"
+                f"{entry.get('preprocessing')!r}, the box knows {', '.join(REPRESENTATIONS)}; "
+                "retrain"
             )
         path = root / entry["file"]
         if not path.is_file():
@@ -86,6 +88,7 @@ def load(root: Path | None = None) -> ModelSet:
             validation_mean=float(entry["validation_error_mean"]),
             validation_sd=float(entry["validation_error_sd"]),
             finger_error_mean=[float(v) for v in entry["validation_finger_error_mean"]],
+            preprocessing=entry["preprocessing"],
         )
     if not tasks:
         raise ModelError(f"{card_path}: lists no task models")

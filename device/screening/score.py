@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -79,7 +79,7 @@ def score_take(take: Take, models: ModelSet, file: str | Path = "",
                                     f"(models for tasks {have})")
         return result
     try:
-        prepared = prepare(take, settings)
+        prepared = prepare(take, replace(settings, representation=model.preprocessing))
     except TakeUnusableError as exc:
         for hand in HANDS:
             result.reasons[hand] = str(exc)

@@ -30,6 +30,7 @@ def add_parsers(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from device import takefile
+    from device.kinematics.prepare import Settings
     from device.screening import models as models_mod
     from model_export.screening import evaluate as ev
     from model_export.screening.cohort import CohortError
@@ -37,7 +38,9 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         models = models_mod.load(args.models)
-        cohort = ev.load_cohort(args.cohort, args.tasks)
+        # repeated splits retrain with the representation the given models use
+        representation = next(iter(models.tasks.values())).preprocessing
+        cohort = ev.load_cohort(args.cohort, args.tasks, Settings(representation=representation))
     except (models_mod.ModelError, CohortError, takefile.TakeFileError) as exc:
         print(f"evaluate: {exc}", file=sys.stderr)
         return 2

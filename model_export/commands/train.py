@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from device import takefile
+from device.kinematics import PAPER_PREPROCESSING, PREPROCESSING_VERSION, REPRESENTATIONS
 from model_export.screening.model import Architecture
 
 
@@ -29,6 +30,9 @@ def add_parsers(subparsers: Any) -> None:
     p.add_argument("--tasks", type=task_list, default=list(range(1, takefile.N_TASKS + 1)),
                    help="comma-separated task numbers (default: all eleven)")
     p.add_argument("--seed", type=int, default=0, help="split and initialisation seed")
+    p.add_argument("--preprocessing", choices=REPRESENTATIONS, default=PREPROCESSING_VERSION,
+                   help=f"hand representation: {PREPROCESSING_VERSION} (the box's, "
+                        f"default) or {PAPER_PREPROCESSING} (the paper's, as a baseline)")
     p.add_argument("--max-epochs", type=int, default=400)
     p.add_argument("--patience", type=int, default=40)
     p.add_argument("--width", type=int, default=Architecture.width)
@@ -37,12 +41,14 @@ def add_parsers(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from device.kinematics.prepare import Settings
     from model_export.screening import cohort as cohort_mod
     from model_export.screening.fit import train_all
     from model_export.screening.train import TrainConfig
 
     try:
-        cohort = cohort_mod.load(args.cohort, set(args.tasks))
+        settings = Settings(representation=args.preprocessing)
+        cohort = cohort_mod.load(args.cohort, set(args.tasks), settings)
     except (cohort_mod.CohortError, takefile.TakeFileError) as exc:
         print(f"train: {exc}", file=sys.stderr)
         return 2

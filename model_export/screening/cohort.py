@@ -52,6 +52,7 @@ class Cohort:
     root: Path
     participants: dict[str, Participant]
     samples: dict[int, list[HandSample]]  # by task
+    settings: Settings = DEFAULT_SETTINGS  # how the hands were prepared
     takes: dict[str, dict] = field(default_factory=dict)  # file -> meta
     skipped: list[str] = field(default_factory=list)  # hands/takes that could not be used
 
@@ -98,7 +99,7 @@ def load(root: Path, tasks: set[int] | None = None,
     tsv = root / PARTICIPANTS_FILE
     participants = read_participants(tsv) if tsv.exists() else {}
     samples: dict[int, list[HandSample]] = defaultdict(list)
-    cohort = Cohort(root, participants, samples)
+    cohort = Cohort(root, participants, samples, settings)
     for path in files:
         take = takefile.read(path)
         if tasks and take.task not in tasks:

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from device import takefile
+from device.kinematics.prepare import DEFAULT_SETTINGS, Settings
 from device.screening import models as models_mod
 from device.screening.score import score_take
 from model_export.screening.cohort import Cohort, load
@@ -67,12 +68,13 @@ def float_agreement(models: models_mod.ModelSet, records: list[TakeRecord], task
         return None
     import tensorflow as tf
 
-    from device.kinematics.prepare import prepare
+    from device.kinematics.prepare import Settings, prepare
 
     model = tf.keras.models.load_model(float_path)
     hands = []
     for record in records:
-        prepared = prepare(takefile.read(record.file))
+        settings = Settings(representation=models.tasks[task].preprocessing)
+        prepared = prepare(takefile.read(record.file), settings)
         hands += [h.data for h in prepared.hands.values() if h.data is not None]
     if not hands:
         return None
@@ -143,8 +145,9 @@ def evaluate_repeated(cohort: Cohort, tasks: list[int], repeats: int, config: Tr
     return out
 
 
-def load_cohort(path: Path, tasks: list[int] | None) -> Cohort:
-    return load(path, set(tasks) if tasks else None)
+def load_cohort(path: Path, tasks: list[int] | None, settings: Settings = DEFAULT_SETTINGS
+                ) -> Cohort:
+    return load(path, set(tasks) if tasks else None, settings)
 
 
 def _pct(value: float | None) -> str:

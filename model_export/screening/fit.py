@@ -17,7 +17,7 @@ import tensorflow as tf
 
 from device import __version__ as box_version
 from device.atomic import write_bytes
-from device.kinematics import N_SAMPLES, PREPROCESSING_VERSION
+from device.kinematics import N_SAMPLES
 from device.screening.explain import finger_time_error
 from device.screening.models import CARD_FILE, CARD_FORMAT
 from device.screening.runtime import TfliteModel
@@ -83,7 +83,7 @@ def train_task(cohort: Cohort, task: int, out: Path, config: TrainConfig, seed: 
         "float_file": f"{FLOAT_DIR}/task{task:02d}.keras",
         "input_shape": [1, N_SAMPLES, 21, 3],
         "input_layout": "time, landmark (MediaPipe order), coordinate (x, y, z)",
-        "preprocessing": PREPROCESSING_VERSION,
+        "preprocessing": cohort.settings.representation,
         "threshold": mean + 2.0 * sd,
         "threshold_method": "mean + 2 SD of the int8 TFLite model's reconstruction errors "
                             f"(MSE per hand) on the {len(errors)} held-out healthy "
