@@ -9,11 +9,11 @@ python3 -m venv "$tool"
 "$tool/bin/pip" install --quiet uv==0.13.9
 compile() {
   "$tool/bin/uv" pip compile --quiet --universal --python-version 3.11 --generate-hashes \
-    --no-header "$@"
+    --no-header --constraint provisioning/requirements/constraints.txt "$@"
 }
 out=provisioning/requirements
 compile pyproject.toml $out/build.in -o $out/runtime.txt
-compile pyproject.toml $out/build.in --extra dev -o $out/dev.txt
+compile pyproject.toml $out/build.in --extra dev --extra export -o $out/dev.txt
 echo "wrote $out/runtime.txt $out/dev.txt"
 # MediaPipe's reference pipeline lives in its own environment (numpy<2, protobuf<5).
 compile $out/mediapipe.in $out/build.in -o $out/mediapipe.txt

@@ -207,3 +207,16 @@ def test_scaling_is_separate_per_axis():
     hand = np.ones((4, 21, 3))
     out = scale_xy(hand, 2.0, 0.5)
     assert np.all(out[..., 0] == 2.0) and np.all(out[..., 1] == 0.5) and np.all(out[..., 2] == 1)
+
+
+def test_paper_representation_keeps_image_coordinates():
+    from device.kinematics import PAPER_PREPROCESSING
+
+    take = make_take()
+    prepared = prepare(take, Settings(representation=PAPER_PREPROCESSING))
+    right, left = prepared.hands["right"].data, prepared.hands["left"].data
+    assert 0.0 < right[..., 0].mean() < 1.0 and 0.0 < right[..., 1].mean() < 1.0
+    # left hand mirrored as x -> 1 - x: it sits right of the image centre after mirroring
+    assert left[..., 0].mean() > 0.5
+    with pytest.raises(ValueError, match="unknown preprocessing"):
+        Settings(representation="raw")

@@ -6,4 +6,9 @@ detection gaps, mirror the left hand into the right hand's frame, normalise, res
 """
 
 PREPROCESSING_VERSION = "kinematics/1"
+# The source study's representation, kept as the baseline to compare against: MediaPipe's
+# image coordinates as they come (left hand mirrored as x -> 1 - x), trimmed and resampled
+# the same way, with no normalisation.
+PAPER_PREPROCESSING = "image/1"
+REPRESENTATIONS = (PREPROCESSING_VERSION, PAPER_PREPROCESSING)
 N_SAMPLES = 128

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from device.kinematics import N_SAMPLES
+from device.kinematics import N_SAMPLES, PAPER_PREPROCESSING, PREPROCESSING_VERSION, REPRESENTATIONS
 from device.kinematics.errors import HandUnusableError, TakeUnusableError
 from device.kinematics.frames import mirror, normalise, to_pixels
 from device.kinematics.gaps import fill_gaps
@@ -21,6 +21,15 @@ MIN_FRAMES = 10
 class Settings:
     max_gap_s: float = 0.25
     max_missing_fraction: float = 0.2
+    representation: str = PREPROCESSING_VERSION  # or PAPER_PREPROCESSING, the baseline
+
+    def __post_init__(self) -> None:
+        if self.representation not in REPRESENTATIONS:
+            raise ValueError(f"unknown preprocessing {self.representation!r}; "
+                             f"known: {', '.join(REPRESENTATIONS)}")
+
+
+DEFAULT_SETTINGS = Settings()
 
 
 @dataclass
@@ -39,7 +48,21 @@ class PreparedTake:
     hands: dict[str, PreparedHand]
 
 
-def prepare(take: Take, settings: Settings = Settings()) -> PreparedTake:
+def represent(hand: np.ndarray, name: str, image_size: tuple[int, int],
+              settings: Settings) -> np.ndarray:
+    """One hand's gap-free (T, 21, 3) landmarks in the chosen representation."""
+    if settings.representation == PAPER_PREPROCESSING:
+        out = hand.astype(np.float64)
+        if name == "left":
+            out[..., 0] = 1.0 - out[..., 0]
+        return out
+    pixels = to_pixels(hand, image_size)
+    if name == "left":
+        pixels = mirror(pixels)
+    return normalise(pixels)
+
+
+def prepare(take: Take, settings: Settings = DEFAULT_SETTINGS) -> PreparedTake:
     """Trim, split, fill, mirror, normalise, resample. Raises TakeUnusableError for the whole take;
     a hand that cannot be used gets its reason and the other hand is still prepared."""
     window = key_window(take.keys)
@@ -64,10 +87,8 @@ def prepare(take: Take, settings: Settings = Settings()) -> PreparedTake:
                 t, raw, name=name, max_gap_s=settings.max_gap_s,
                 max_missing_fraction=settings.max_missing_fraction,
             )
-            pixels = to_pixels(filled, take.image_size)
-            if name == "left":
-                pixels = mirror(pixels)
-            data = resample(t, normalise(pixels), N_SAMPLES).astype(np.float32)
+            data = resample(t, represent(filled, name, take.image_size, settings),
+                            N_SAMPLES).astype(np.float32)
             hands[name] = PreparedHand(name, data, None, n, n_filled)
         except HandUnusableError as exc:
             hands[name] = PreparedHand(name, None, str(exc), n, 0)

@@ -1,0 +1,88 @@
+"""Scoring speed and memory: the int8 LiteRT model against the float Keras model.
+
+    .venv/bin/python bench/screening_bench.py --models MODELDIR --takes DIR [--task 4]
+
+Prints, from the same run on the same machine and the same prepared hands: milliseconds
+per hand for the int8 TFLite model on LiteRT (one thread) and for the float Keras model
+(the baseline), their ratio, milliseconds per take for the whole scoring path (read,
+prepare, two hands, explanation), and the peak resident memory of a `dystonia-box score`
+process scoring every take given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def per_call_ms(fn, items, repeat: int = 3) -> float:
+    best = np.inf
+    for _ in range(repeat):
+        start = time.perf_counter()
+        for item in items:
+            fn(item)
+        best = min(best, (time.perf_counter() - start) / len(items))
+    return best * 1000
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--models", type=Path, required=True)
+    parser.add_argument("--takes", type=Path, required=True)
+    parser.add_argument("--task", type=int, default=4)
+    parser.add_argument("--limit", type=int, default=40)
+    args = parser.parse_args()
+
+    from device import takefile
+
+    files = sorted(args.takes.glob(f"*_t{args.task:02d}_*.take.npz"))[: args.limit]
+    if not files:
+        files = [f for f in sorted(args.takes.glob("*.take.npz"))
+                 if takefile.read(f).task == args.task][: args.limit]
+    # Measured before TensorFlow is imported: a child forked from a large parent reports
+    # the parent's resident size as its own peak.
+    cmd = [sys.executable, "-m", "device", "score", "--models", str(args.models), "--json",
+           *map(str, files)]
+    child = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(child.pid, 0)
+    if status != 0:
+        raise SystemExit(f"dystonia-box score failed (status {status})")
+    peak_kib = usage.ru_maxrss
+
+    import tensorflow as tf
+
+    from device.kinematics.prepare import prepare
+    from device.screening import models as models_mod
+    from device.screening.score import score_take
+
+    tf.config.threading.set_intra_op_parallelism_threads(1)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    models = models_mod.load(args.models)
+    takes = [takefile.read(f) for f in files]
+    hands = [h.data for t in takes for h in prepare(t).hands.values() if h.data is not None]
+    entry = models.card["tasks"][str(args.task)]
+    keras_model = tf.keras.models.load_model(args.models / entry["float_file"])
+    runner = models.tasks[args.task].run()
+    int8_ms = per_call_ms(runner, hands)
+    float_ms = per_call_ms(lambda h: keras_model(h[None], training=False), hands)
+    take_ms = per_call_ms(lambda t: score_take(t, models), takes, repeat=1)
+
+    print(f"task {args.task}: {len(hands)} hands from {len(takes)} takes, one thread")
+    print(f"int8 LiteRT  {int8_ms:8.3f} ms per hand")
+    print(f"float Keras  {float_ms:8.3f} ms per hand (baseline)")
+    print(f"ratio        {float_ms / int8_ms:8.1f}x faster (int8 over float)")
+    print(f"whole scoring path (read, prepare, both hands, explanation): {take_ms:.1f} ms/take")
+    print(f"peak memory of `dystonia-box score` on {len(files)} takes: {peak_kib / 1024:.0f} MiB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

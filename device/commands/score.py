@@ -1,0 +1,68 @@
+"""``dystonia-box score TAKE.npz... [--models MODELDIR] [--json]`` (contract 2)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from device import takefile
+from device.commands.take import settings_from
+from device.screening import models as models_mod
+from device.screening.score import TakeScore, score_take
+
+
+def add_parsers(subparsers: Any) -> None:
+    p = subparsers.add_parser("score", help="score take files with the autoencoder models")
+    p.add_argument("files", nargs="+", metavar="TAKE.npz")
+    p.add_argument("--models", type=Path, default=None,
+                   help="exported model directory (default: the configured or shipped models)")
+    p.add_argument("--json", action="store_true", help="one JSON object per take, per line")
+    p.set_defaults(func=run)
+
+
+def describe(score: TakeScore) -> str:
+    lines = [f"{score.file}: task {score.task}: "
+             + {True: "ABNORMAL", False: "normal", None: "not scored"}[score.abnormal]]
+    for hand, result in score.hands.items():
+        if result is None:
+            lines.append(f"  {hand}: not scored: {score.reasons.get(hand, '')}")
+            continue
+        ex = result.explanation
+        where = ex.as_dict(score.window_s).get("worst_window_s")
+        moment = f" at {where[0]:.1f}-{where[1]:.1f} s" if where else ""
+        lines.append(
+            f"  {hand}: error {result.error:.4g} / threshold {result.threshold:.4g} = "
+            f"{result.severity:.2f} -> {'abnormal' if result.abnormal else 'normal'}; "
+            f"most unusual: {ex.worst_finger} ({ex.finger_ratio[ex.worst_finger]:.1f}x healthy)"
+            f"{moment}"
+        )
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace, context: Any) -> int:
+    chosen = args.models or context.config["screening"]["models_dir"] or None
+    try:
+        models = models_mod.load(Path(chosen) if chosen else None)
+    except models_mod.ModelError as exc:
+        print(f"dystonia-box: {exc}", file=sys.stderr)
+        return 2
+    if not args.json and not models.clinical_use:
+        print(f"models {models.id}: trained on {models.trained_on} data, not for clinical use")
+    settings = settings_from(context)
+    status = 0
+    for path in args.files:
+        try:
+            take = takefile.read(path)
+        except takefile.TakeFileError as exc:
+            print(f"dystonia-box: {exc}", file=sys.stderr)
+            status = 2
+            continue
+        score = score_take(take, models, path, settings)
+        if args.json:
+            print(json.dumps(score.as_contract()), flush=True)
+        else:
+            print(describe(score), flush=True)
+    return status

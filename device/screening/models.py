@@ -1,0 +1,95 @@
+"""An exported model directory: ``model_card.json`` (contract 3) beside one .tflite per task."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from device.kinematics import REPRESENTATIONS
+from device.screening.runtime import TfliteModel
+
+CARD_FILE = "model_card.json"
+CARD_FORMAT = "dystonia-model-card/1"
+
+
+class ModelError(ValueError):
+    """The model directory or its card cannot be used; the message names the problem."""
+
+
+@dataclass
+class TaskModel:
+    task: int
+    path: Path
+    threshold: float
+    validation_mean: float
+    validation_sd: float
+    finger_error_mean: list[float]  # healthy validation error per finger group (6)
+    preprocessing: str
+    _runner: TfliteModel | None = field(default=None, repr=False)
+
+    def run(self) -> TfliteModel:
+        if self._runner is None:
+            self._runner = TfliteModel(self.path)
+        return self._runner
+
+
+@dataclass
+class ModelSet:
+    root: Path
+    card: dict[str, Any]
+    tasks: dict[int, TaskModel]
+
+    @property
+    def id(self) -> str:
+        return str(self.card["model_id"])
+
+    @property
+    def trained_on(self) -> str:
+        return str(self.card["provenance"]["data"])
+
+    @property
+    def clinical_use(self) -> bool:
+        return bool(self.card.get("clinical_use", False))
+
+
+def shipped_models_dir() -> Path:
+    """The models that ship inside the package (trained on a synthetic cohort)."""
+    return Path(str(resources.files("device").joinpath("models")))
+
+
+def load(root: Path | None = None) -> ModelSet:
+    root = Path(root) if root else shipped_models_dir()
+    card_path = root / CARD_FILE
+    try:
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ModelError(f"{root}: no {CARD_FILE}; is this an exported model directory?") \
+            from None
+    except json.JSONDecodeError as exc:
+        raise ModelError(f"{card_path}: not valid JSON ({exc.msg})") from None
+    if card.get("format") != CARD_FORMAT:
+        raise ModelError(f"{card_path}: format must be {CARD_FORMAT!r}, got {card.get('format')!r}")
+    tasks: dict[int, TaskModel] = {}
+    for key, entry in card.get("tasks", {}).items():
+        if entry.get("preprocessing") not in REPRESENTATIONS:
+            raise ModelError(
+                f"{card_path}: task {key} was trained with preprocessing "
+                f"{entry.get('preprocessing')!r}, the box knows {', '.join(REPRESENTATIONS)}; "
+                "retrain"
+            )
+        path = root / entry["file"]
+        if not path.is_file():
+            raise ModelError(f"{card_path}: task {key}'s model file {path} is missing")
+        tasks[int(key)] = TaskModel(
+            task=int(key), path=path, threshold=float(entry["threshold"]),
+            validation_mean=float(entry["validation_error_mean"]),
+            validation_sd=float(entry["validation_error_sd"]),
+            finger_error_mean=[float(v) for v in entry["validation_finger_error_mean"]],
+            preprocessing=entry["preprocessing"],
+        )
+    if not tasks:
+        raise ModelError(f"{card_path}: lists no task models")
+    return ModelSet(root=root, card=card, tasks=tasks)

@@ -1,0 +1,103 @@
+"""Scoring a take: each hand prepared, reconstructed by its task's autoencoder, judged."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from device.kinematics.errors import TakeUnusableError
+from device.kinematics.prepare import DEFAULT_SETTINGS, Settings, prepare
+from device.screening.explain import Explanation, explain
+from device.screening.models import ModelSet
+from device.takefile import HANDS, Take
+
+
+@dataclass
+class HandScore:
+    error: float  # mean squared reconstruction error
+    threshold: float  # mean + 2 SD of healthy validation error (int8 model)
+    abnormal: bool
+    severity: float  # error / threshold: above 1 is abnormal
+    z: float  # (error - healthy mean) / healthy SD
+    explanation: Explanation
+
+    def as_contract(self) -> dict[str, Any]:
+        return {"error": self.error, "threshold": self.threshold, "abnormal": self.abnormal}
+
+
+@dataclass
+class TakeScore:
+    file: str
+    task: int
+    hands: dict[str, HandScore | None]
+    reasons: dict[str, str] = field(default_factory=dict)
+    model_id: str = ""
+    trained_on: str = ""
+    window_s: tuple[float, float] | None = None
+
+    @property
+    def abnormal(self) -> bool | None:
+        """Any scored hand abnormal; None when no hand could be scored."""
+        scored = [h for h in self.hands.values() if h is not None]
+        return any(h.abnormal for h in scored) if scored else None
+
+    def as_contract(self) -> dict[str, Any]:
+        """The JSON object of contract 2 (``dystonia-box score --json``), plus details."""
+        out: dict[str, Any] = {
+            "file": self.file,
+            "task": self.task,
+            "hands": {name: (h.as_contract() if h else None) for name, h in self.hands.items()},
+            "abnormal": self.abnormal,
+            "model": {"id": self.model_id, "trained_on": self.trained_on},
+        }
+        if self.reasons:
+            out["reason"] = "; ".join(f"{hand} hand: {why}" for hand, why in self.reasons.items())
+            out["reasons"] = dict(self.reasons)
+        out["details"] = {
+            name: {"severity": round(h.severity, 4), "z": round(h.z, 3),
+                   "explanation": h.explanation.as_dict(self.window_s)}
+            for name, h in self.hands.items() if h is not None
+        }
+        if self.window_s:
+            out["details"]["window_s"] = list(self.window_s)
+        return out
+
+
+def score_take(take: Take, models: ModelSet, file: str | Path = "",
+               settings: Settings = DEFAULT_SETTINGS) -> TakeScore:
+    """Score both hands; a hand that cannot be scored is None with its reason."""
+    result = TakeScore(file=str(file), task=take.task, hands=dict.fromkeys(HANDS),
+                       model_id=models.id, trained_on=models.trained_on)
+    model = models.tasks.get(take.task)
+    if model is None:
+        have = ", ".join(str(n) for n in sorted(models.tasks))
+        for hand in HANDS:
+            result.reasons[hand] = (f"no model for task {take.task} in {models.root} "
+                                    f"(models for tasks {have})")
+        return result
+    try:
+        prepared = prepare(take, replace(settings, representation=model.preprocessing))
+    except TakeUnusableError as exc:
+        for hand in HANDS:
+            result.reasons[hand] = str(exc)
+        return result
+    result.window_s = prepared.window
+    runner = model.run()
+    for name, hand in prepared.hands.items():
+        if hand.data is None:
+            result.reasons[name] = hand.reason or "could not be prepared"
+            continue
+        reconstruction = runner(hand.data)
+        error = float(np.mean((reconstruction - hand.data) ** 2))
+        result.hands[name] = HandScore(
+            error=error,
+            threshold=model.threshold,
+            abnormal=error > model.threshold,
+            severity=error / model.threshold,
+            z=(error - model.validation_mean) / max(model.validation_sd, 1e-12),
+            explanation=explain(hand.data, reconstruction, model.finger_error_mean),
+        )
+    return result

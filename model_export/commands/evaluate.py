@@ -1,0 +1,59 @@
+"""``evaluate --cohort DIR --models MODELDIR [--json] [--repeats K]``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from model_export.commands.train import task_list
+
+
+def add_parsers(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "evaluate", help="sensitivity, specificity, ROC AUC per task, as the paper measures")
+    p.add_argument("--cohort", type=Path, required=True)
+    p.add_argument("--models", type=Path, help="exported model directory (default: shipped)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--tasks", type=task_list, default=None)
+    p.add_argument("--no-float", action="store_true",
+                   help="skip the int8-against-float comparison")
+    p.add_argument("--repeats", type=int, default=0,
+                   help="also retrain on K random 80/20 splits of this cohort and report the "
+                        "spread (slow: K trainings per task)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--max-epochs", type=int, default=400)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from device import takefile
+    from device.kinematics.prepare import Settings
+    from device.screening import models as models_mod
+    from model_export.screening import evaluate as ev
+    from model_export.screening.cohort import CohortError
+    from model_export.screening.train import TrainConfig
+
+    try:
+        models = models_mod.load(args.models)
+        # repeated splits retrain with the representation the given models use
+        representation = next(iter(models.tasks.values())).preprocessing
+        cohort = ev.load_cohort(args.cohort, args.tasks, Settings(representation=representation))
+    except (models_mod.ModelError, CohortError, takefile.TakeFileError) as exc:
+        print(f"evaluate: {exc}", file=sys.stderr)
+        return 2
+    result = ev.evaluate_models(cohort, models, with_float=not args.no_float)
+    if args.repeats > 0:
+        tasks = args.tasks or sorted(models.tasks)
+        result["repeated"] = ev.evaluate_repeated(
+            cohort, tasks, args.repeats, TrainConfig(max_epochs=args.max_epochs), args.seed)
+    if args.json:
+        print(json.dumps(result, indent=1))
+    else:
+        print(ev.table(result))
+        if "repeated" in result:
+            print()
+            print(ev.repeated_table(result["repeated"]))
+    return 0

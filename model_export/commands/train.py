@@ -1,0 +1,67 @@
+"""``train --cohort DIR --out MODELDIR [--tasks 1,3,4,7]``: one autoencoder per task."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from device import takefile
+from device.kinematics import PAPER_PREPROCESSING, PREPROCESSING_VERSION, REPRESENTATIONS
+from model_export.screening.model import Architecture
+
+
+def task_list(text: str) -> list[int]:
+    try:
+        tasks = sorted({int(v) for v in text.split(",") if v.strip()})
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"tasks must be numbers like 1,3,4,7, got {text!r}") \
+            from None
+    if not tasks or not all(1 <= t <= takefile.N_TASKS for t in tasks):
+        raise argparse.ArgumentTypeError(f"tasks must be within 1..{takefile.N_TASKS}")
+    return tasks
+
+
+def add_parsers(subparsers: Any) -> None:
+    p = subparsers.add_parser("train", help="train one autoencoder per task on healthy takes")
+    p.add_argument("--cohort", type=Path, required=True, help="directory of take files")
+    p.add_argument("--out", type=Path, required=True, help="model directory to write")
+    p.add_argument("--tasks", type=task_list, default=list(range(1, takefile.N_TASKS + 1)),
+                   help="comma-separated task numbers (default: all eleven)")
+    p.add_argument("--seed", type=int, default=0, help="split and initialisation seed")
+    p.add_argument("--preprocessing", choices=REPRESENTATIONS, default=PREPROCESSING_VERSION,
+                   help=f"hand representation: {PREPROCESSING_VERSION} (the box's, "
+                        f"default) or {PAPER_PREPROCESSING} (the paper's, as a baseline)")
+    p.add_argument("--max-epochs", type=int, default=400)
+    p.add_argument("--patience", type=int, default=40)
+    p.add_argument("--width", type=int, default=Architecture.width)
+    p.add_argument("--code-channels", type=int, default=Architecture.code_channels)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from device.kinematics.prepare import Settings
+    from model_export.screening import cohort as cohort_mod
+    from model_export.screening.fit import train_all
+    from model_export.screening.train import TrainConfig
+
+    try:
+        settings = Settings(representation=args.preprocessing)
+        cohort = cohort_mod.load(args.cohort, set(args.tasks), settings)
+    except (cohort_mod.CohortError, takefile.TakeFileError) as exc:
+        print(f"train: {exc}", file=sys.stderr)
+        return 2
+    config = TrainConfig(arch=Architecture(args.width, args.code_channels),
+                         max_epochs=args.max_epochs, patience=args.patience)
+    try:
+        card = train_all(cohort, args.out, args.tasks, config, args.seed)
+    except cohort_mod.CohortError as exc:
+        print(f"train: {exc}", file=sys.stderr)
+        return 2
+    for task, entry in card["tasks"].items():
+        print(f"task {task}: {entry['epochs']} epochs, train {entry['float_train_error']:.3g}, "
+              f"validation {entry['float_validation_error']:.3g} (float); "
+              f"threshold {entry['threshold']:.3g} (int8)")
+    print(f"wrote {args.out} ({card['model_id']}, trained on {card['provenance']['data']})")
+    return 0

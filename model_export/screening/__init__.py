@@ -1,0 +1,1 @@
+"""Autoencoder screening: cohort loading, training, int8 export, evaluation (TensorFlow)."""

@@ -1,0 +1,192 @@
+"""``evaluate``: the paper's protocol on a cohort with exported models, and with repeated
+random splits (retraining each time) for the spread the paper does not report."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from device import takefile
+from device.kinematics.prepare import DEFAULT_SETTINGS, Settings
+from device.screening import models as models_mod
+from device.screening.score import score_take
+from model_export.screening.cohort import Cohort, load
+from model_export.screening.fit import healthy_ids, int8_errors, provenance, train_task
+from model_export.screening.metrics import TakeRecord, mean_sd, summarise
+from model_export.screening.train import TrainConfig
+
+log = logging.getLogger(__name__)
+
+
+def same_cohort(cohort: Cohort, card: dict[str, Any]) -> bool:
+    """Whether the models were trained on this cohort, so its training people must be left
+    out of the specificity."""
+    prov, trained = provenance(cohort), card.get("provenance", {})
+    if prov["seeds"]:
+        return prov["seeds"] == trained.get("seeds") and prov["generator"] == trained.get(
+            "generator")
+    return prov["cohort"] == trained.get("cohort")
+
+
+def _participant(cohort: Cohort, pid: str) -> tuple[str, float, str]:
+    p = cohort.participants.get(pid)
+    return (p.group, p.severity, p.affected_hand) if p else ("healthy", 0.0, "none")
+
+
+def score_cohort(cohort: Cohort, models: models_mod.ModelSet) -> dict[int, list[TakeRecord]]:
+    """Every take of the cohort scored by the box's own scoring path."""
+    exclude: dict[int, set[str]] = {}
+    if same_cohort(cohort, models.card):
+        for task, entry in models.card["tasks"].items():
+            exclude[int(task)] = set(entry.get("train_participants", []))
+    records: dict[int, list[TakeRecord]] = {}
+    for file in cohort.takes:
+        take = takefile.read(file)
+        if take.task not in models.tasks:
+            continue
+        pid = take.meta["participant"]
+        if pid in exclude.get(take.task, set()):
+            continue
+        score = score_take(take, models, file)
+        group, severity, affected = _participant(cohort, pid)
+        ratio = {h: (s.severity if s else None) for h, s in score.hands.items()}
+        records.setdefault(take.task, []).append(
+            TakeRecord(file, take.task, pid, group, severity, affected, ratio))
+    return records
+
+
+def float_agreement(models: models_mod.ModelSet, records: list[TakeRecord], task: int
+                    ) -> dict[str, Any] | None:
+    """int8 against the float Keras model on the same hands and the same threshold."""
+    entry = models.card["tasks"][str(task)]
+    float_path = models.root / entry.get("float_file", "")
+    if not entry.get("float_file") or not float_path.exists():
+        return None
+    import tensorflow as tf
+
+    from device.kinematics.prepare import Settings, prepare
+
+    model = tf.keras.models.load_model(float_path)
+    hands = []
+    for record in records:
+        settings = Settings(representation=models.tasks[task].preprocessing)
+        prepared = prepare(takefile.read(record.file), settings)
+        hands += [h.data for h in prepared.hands.values() if h.data is not None]
+    if not hands:
+        return None
+    x = np.stack(hands)
+    float_err = np.mean((model.predict(x, verbose=0) - x) ** 2, axis=(1, 2, 3))
+    int8_err, _ = int8_errors(models.tasks[task].path, x)
+    threshold = models.tasks[task].threshold
+    return {
+        "hands": len(x),
+        "decision_agreement": float(np.mean((float_err > threshold) == (int8_err > threshold))),
+        "error_correlation": float(np.corrcoef(float_err, int8_err)[0, 1]),
+        "mean_relative_difference": float(np.mean(np.abs(int8_err - float_err) / float_err)),
+    }
+
+
+def evaluate_models(cohort: Cohort, models: models_mod.ModelSet, with_float: bool
+                    ) -> dict[str, Any]:
+    records = score_cohort(cohort, models)
+    tasks = {}
+    for task in sorted(records):
+        summary = summarise(records[task])
+        summary["threshold"] = models.tasks[task].threshold
+        if with_float:
+            summary["int8_vs_float"] = float_agreement(models, records[task], task)
+        tasks[str(task)] = summary
+    return {"cohort": str(cohort.root), "models": models.id,
+            "models_trained_on": models.trained_on,
+            "held_out": "training participants excluded" if same_cohort(cohort, models.card)
+            else "cohort not used in training", "tasks": tasks}
+
+
+def evaluate_repeated(cohort: Cohort, tasks: list[int], repeats: int, config: TrainConfig,
+                      seed: int) -> dict[str, Any]:
+    """The paper's protocol K times over: random 80/20 split of the healthy people, train,
+    threshold from the int8 validation errors, specificity on the validation takes,
+    sensitivity on every dystonic take."""
+    out: dict[str, Any] = {"cohort": str(cohort.root), "repeats": repeats, "tasks": {}}
+    for task in tasks:
+        runs = []
+        for r in range(repeats):
+            with tempfile.TemporaryDirectory() as tmp:
+                entry = train_task(cohort, task, Path(tmp), config, seed + 1000 * r)
+                path = Path(tmp) / entry["file"]
+                keep = set(entry["validation_participants"])
+                by_file: dict[str, dict[str, float]] = {}
+                samples = [s for s in cohort.samples[task]
+                           if s.participant in keep
+                           or cohort.group_of(s.participant) == "dystonic"]
+                errors, _ = int8_errors(path, np.stack([s.data for s in samples]))
+                for s, e in zip(samples, errors, strict=True):
+                    by_file.setdefault(s.file, {})[s.hand] = e / entry["threshold"]
+                records = []
+                for s in samples:
+                    if s.file in by_file:
+                        group, severity, affected = _participant(cohort, s.participant)
+                        ratio = by_file.pop(s.file)
+                        records.append(TakeRecord(s.file, task, s.participant, group, severity,
+                                                  affected, ratio))
+                summary = summarise(records)
+                summary["threshold"] = entry["threshold"]
+                runs.append(summary)
+                log.info("task %d split %d: sensitivity %s specificity %s", task, r,
+                         summary["sensitivity"], summary["specificity"])
+        out["tasks"][str(task)] = {
+            key: mean_sd([run[key] for run in runs])
+            for key in ("sensitivity", "specificity", "specificity_hands", "auc", "threshold")
+        } | {"n_healthy_people": len(healthy_ids(cohort, cohort.samples[task]))}
+    return out
+
+
+def load_cohort(path: Path, tasks: list[int] | None, settings: Settings = DEFAULT_SETTINGS
+                ) -> Cohort:
+    return load(path, set(tasks) if tasks else None, settings)
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.0f} %"
+
+
+def table(result: dict[str, Any]) -> str:
+    """A Markdown table a researcher can paste."""
+    lines = [f"Models {result['models']} (trained on {result['models_trained_on']}); "
+             f"cohort {result['cohort']} ({result['held_out']}).", "",
+             "| task | sensitivity | specificity | specificity per hand | affected-hand "
+             "sensitivity | ROC AUC | threshold | healthy takes | dystonic takes | "
+             "mild / moderate / marked sensitivity | int8 = float |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for task, s in result["tasks"].items():
+        sev = " / ".join(_pct(s["by_severity"][k]["sensitivity"])
+                         for k in ("mild", "moderate", "marked"))
+        agree = s.get("int8_vs_float")
+        agree_text = (f"{_pct(agree['decision_agreement'])} (r = {agree['error_correlation']:.3f})"
+                      if agree else "–")
+        auc = "–" if s["auc"] is None else f"{s['auc']:.2f}"
+        lines.append(f"| {task} | {_pct(s['sensitivity'])} | {_pct(s['specificity'])} | "
+                     f"{_pct(s['specificity_hands'])} | {_pct(s['sensitivity_affected_hand'])} | "
+                     f"{auc} | "
+                     f"{s['threshold']:.3g} | {s['n_healthy_takes']} | {s['n_dystonic_takes']} | "
+                     f"{sev} | {agree_text} |")
+    return "\n".join(lines)
+
+
+def repeated_table(result: dict[str, Any]) -> str:
+    def ms(v: dict) -> str:
+        return "–" if v["mean"] is None else f"{100 * v['mean']:.0f} ± {100 * v['sd']:.0f} %"
+
+    lines = [f"{result['repeats']} random 80/20 splits of the healthy participants of "
+             f"{result['cohort']} (mean ± SD).", "",
+             "| task | sensitivity | specificity | specificity per hand | ROC AUC |",
+             "|---|---|---|---|---|"]
+    for task, s in result["tasks"].items():
+        auc = "–" if s["auc"]["mean"] is None else f"{s['auc']['mean']:.2f} ± {s['auc']['sd']:.2f}"
+        lines.append(f"| {task} | {ms(s['sensitivity'])} | {ms(s['specificity'])} | "
+                     f"{ms(s['specificity_hands'])} | {auc} |")
+    return "\n".join(lines)

@@ -1,0 +1,139 @@
+"""``train``: one autoencoder per task from the healthy takes of a cohort, exported to int8
+TFLite with a model card (contract 3). The threshold is computed from the int8 model's own
+errors on the held-out healthy validation hands."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import platform
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+from device import __version__ as box_version
+from device.atomic import write_bytes
+from device.kinematics import N_SAMPLES
+from device.screening.explain import finger_time_error
+from device.screening.models import CARD_FILE, CARD_FORMAT
+from device.screening.runtime import TfliteModel
+from model_export.screening.cohort import Cohort, CohortError, HandSample, split_participants
+from model_export.screening.export import to_int8_tflite
+from model_export.screening.train import TrainConfig, train
+
+log = logging.getLogger(__name__)
+FLOAT_DIR = "float"
+
+
+def model_file(task: int) -> str:
+    return f"task{task:02d}.tflite"
+
+
+def int8_errors(path: Path, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-hand MSE and per-finger mean error of the int8 model on ``x``."""
+    runner = TfliteModel(path)
+    errors, fingers = [], []
+    for hand in x:
+        out = runner(hand)
+        errors.append(float(np.mean((out - hand) ** 2)))
+        fingers.append(finger_time_error(hand, out).mean(axis=1))
+    return np.asarray(errors), np.mean(fingers, axis=0)
+
+
+def provenance(cohort: Cohort) -> dict[str, Any]:
+    """Where the training data came from, read from the takes' own meta."""
+    sources = sorted({str(m.get("source")) for m in cohort.takes.values()})
+    generators = sorted({str(m["generator"]) for m in cohort.takes.values() if "generator" in m})
+    seeds = sorted({int(m["seed"]) for m in cohort.takes.values() if "seed" in m})
+    data = "synthetic" if sources == ["synthetic"] else (
+        "recorded" if "synthetic" not in sources else "mixed")
+    return {"data": data, "sources": sources, "generator": generators, "seeds": seeds,
+            "cohort": cohort.root.name}
+
+
+def healthy_ids(cohort: Cohort, samples: list[HandSample]) -> list[str]:
+    return sorted({s.participant for s in samples if cohort.group_of(s.participant) == "healthy"})
+
+
+def train_task(cohort: Cohort, task: int, out: Path, config: TrainConfig, seed: int
+               ) -> dict[str, Any]:
+    samples = cohort.samples.get(task, [])
+    ids = healthy_ids(cohort, samples)
+    if len(ids) < 2:
+        raise CohortError(f"task {task}: needs healthy takes of at least 2 participants, "
+                          f"has {len(ids)}")
+    train_ids, val_ids = split_participants(ids, np.random.default_rng(seed + task))
+    x_train = np.stack([s.data for s in samples if s.participant in train_ids])
+    x_val = np.stack([s.data for s in samples if s.participant in val_ids])
+    log.info("task %d: %d training hands (%d people), %d validation hands (%d people)",
+             task, len(x_train), len(train_ids), len(x_val), len(val_ids))
+    result = train(x_train, x_val, config, seed=seed + task)
+    path = out / model_file(task)
+    write_bytes(path, to_int8_tflite(result.model, config.arch, x_train))
+    (out / FLOAT_DIR).mkdir(exist_ok=True)
+    result.model.save(out / FLOAT_DIR / f"task{task:02d}.keras")
+    errors, finger_mean = int8_errors(path, x_val)
+    mean, sd = float(errors.mean()), float(errors.std(ddof=1)) if len(errors) > 1 else 0.0
+    return {
+        "file": path.name,
+        "float_file": f"{FLOAT_DIR}/task{task:02d}.keras",
+        "input_shape": [1, N_SAMPLES, 21, 3],
+        "input_layout": "time, landmark (MediaPipe order), coordinate (x, y, z)",
+        "preprocessing": cohort.settings.representation,
+        "threshold": mean + 2.0 * sd,
+        "threshold_method": "mean + 2 SD of the int8 TFLite model's reconstruction errors "
+                            f"(MSE per hand) on the {len(errors)} held-out healthy "
+                            "validation hands",
+        "validation_error_mean": mean,
+        "validation_error_sd": sd,
+        "validation_finger_error_mean": [float(v) for v in finger_mean],
+        "float_train_error": result.train_error,
+        "float_validation_error": result.validation_error,
+        "epochs": result.epochs,
+        "training_seconds": round(result.seconds, 1),
+        "n_train_hands": len(x_train),
+        "n_validation_hands": len(x_val),
+        "train_participants": train_ids,
+        "validation_participants": val_ids,
+    }
+
+
+def train_all(cohort: Cohort, out: Path, tasks: list[int], config: TrainConfig,
+              seed: int) -> dict[str, Any]:
+    out.mkdir(parents=True, exist_ok=True)
+    entries = {}
+    for task in tasks:
+        entries[str(task)] = train_task(cohort, task, out, config, seed)
+    digest = hashlib.sha256()
+    for task in tasks:
+        digest.update((out / model_file(task)).read_bytes())
+    prov = provenance(cohort)
+    card = {
+        "format": CARD_FORMAT,
+        "model_id": f"ae-{dt.date.today():%Y%m%d}-{digest.hexdigest()[:8]}",
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "clinical_use": prov["data"] == "recorded",
+        "label": ("Trained on synthetic data: not for clinical use."
+                  if prov["data"] != "recorded" else "Trained on recorded healthy pianists."),
+        "provenance": prov,
+        "split": "random 80/20 by participant over healthy participants",
+        "split_seed": seed,
+        "architecture": {"kind": "convolutional autoencoder, 7 + 7 conv layers",
+                         **config.arch.as_dict()},
+        "training": {"loss": "mse", "optimizer": "adam", "learning_rate": config.learning_rate,
+                     "batch_size": config.batch_size, "max_epochs": config.max_epochs,
+                     "patience": config.patience, "min_improvement": config.min_improvement,
+                     "augmentation": {"kinds": ["rotate", "scale", "both"],
+                                      "copies_per_epoch": config.augment_copies,
+                                      "max_angle_deg": config.max_angle_deg,
+                                      "max_scale": config.max_scale}},
+        "software": {"dystonia_box": box_version, "tensorflow": tf.__version__,
+                     "python": platform.python_version()},
+        "tasks": entries,
+    }
+    write_bytes(out / CARD_FILE, (json.dumps(card, indent=2) + "\n").encode())
+    return card

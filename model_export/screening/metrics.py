@@ -1,0 +1,78 @@
+"""The paper's protocol and what it lacks: sensitivity, specificity, ROC AUC, by severity."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.stats import mannwhitneyu
+
+SEVERITY_BINS = (("mild", 0.0, 1 / 3), ("moderate", 1 / 3, 2 / 3), ("marked", 2 / 3, 1.01))
+
+
+@dataclass
+class TakeRecord:
+    """One scored take: per hand the error over the threshold (None: not scored)."""
+
+    file: str
+    task: int
+    participant: str
+    group: str  # healthy / dystonic
+    severity: float
+    affected_hand: str
+    ratio: dict[str, float | None]  # hand -> error / threshold
+
+    @property
+    def score(self) -> float | None:
+        scored = [r for r in self.ratio.values() if r is not None]
+        return max(scored) if scored else None
+
+    @property
+    def abnormal(self) -> bool | None:
+        score = self.score
+        return None if score is None else score > 1.0
+
+
+def share(flags: list[bool]) -> float | None:
+    return float(np.mean(flags)) if flags else None
+
+
+def roc_auc(healthy: list[float], dystonic: list[float]) -> float | None:
+    """Probability that a dystonic take scores above a healthy one (Mann-Whitney U / n1 n2)."""
+    if not healthy or not dystonic:
+        return None
+    u = mannwhitneyu(dystonic, healthy, alternative="two-sided").statistic
+    return float(u / (len(healthy) * len(dystonic)))
+
+
+def summarise(records: list[TakeRecord]) -> dict:
+    healthy = [r for r in records if r.group == "healthy" and r.score is not None]
+    dystonic = [r for r in records if r.group == "dystonic" and r.score is not None]
+    out: dict = {
+        "n_healthy_takes": len(healthy),
+        "n_dystonic_takes": len(dystonic),
+        "n_unscored_takes": sum(r.score is None for r in records),
+        "specificity": share([not r.abnormal for r in healthy]),
+        "sensitivity": share([bool(r.abnormal) for r in dystonic]),
+        "auc": roc_auc([r.score for r in healthy], [r.score for r in dystonic]),
+    }
+    # The paper's unit may be one hand's performance (its input is one hand): per hand too.
+    healthy_hands = [v for r in healthy for v in r.ratio.values() if v is not None]
+    out["specificity_hands"] = share([v <= 1.0 for v in healthy_hands])
+    affected = [r.ratio.get(r.affected_hand) for r in dystonic]
+    out["sensitivity_affected_hand"] = share([a > 1.0 for a in affected if a is not None])
+    by_severity = {}
+    for name, low, high in SEVERITY_BINS:
+        chosen = [r for r in dystonic if low <= r.severity < high]
+        by_severity[name] = {"n": len(chosen),
+                             "sensitivity": share([bool(r.abnormal) for r in chosen])}
+    out["by_severity"] = by_severity
+    return out
+
+
+def mean_sd(values: list[float | None]) -> dict:
+    kept = [v for v in values if v is not None]
+    if not kept:
+        return {"mean": None, "sd": None, "n": 0}
+    return {"mean": float(np.mean(kept)),
+            "sd": float(np.std(kept, ddof=1)) if len(kept) > 1 else 0.0, "n": len(kept)}

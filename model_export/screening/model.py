@@ -1,0 +1,61 @@
+"""The convolutional autoencoder of the paper: 7 convolutional layers in the encoder, 7 in
+the decoder, over one hand's (128 time steps, 21 landmarks, 3 coordinates) tensor.
+
+Convolutions run over time and landmarks together (the input is an image of 128 x 21 pixels
+with 3 channels), so neighbouring joints and neighbouring frames stay together, as the paper
+wants for the spatio-temporal coordination of adjacent fingers. Every operation (Conv2D,
+ReLU, nearest-neighbour up-sampling) has a full-integer int8 TFLite kernel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import tensorflow as tf
+
+from device.kinematics import N_SAMPLES
+
+N_LANDMARKS = 21
+
+
+@dataclass(frozen=True)
+class Architecture:
+    width: int = 16  # channels of the first layer; deeper layers use multiples of it
+    code_channels: int = 8  # channels of the bottleneck (8 x 7 x code_channels values)
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+DEFAULT_ARCHITECTURE = Architecture()
+
+
+def build(arch: Architecture = DEFAULT_ARCHITECTURE, batch_size: int | None = None
+          ) -> tf.keras.Model:
+    """The autoencoder; ``batch_size=1`` gives the static shapes the TFLite export needs."""
+    w = arch.width
+    conv = tf.keras.layers.Conv2D
+    inputs = tf.keras.Input(shape=(N_SAMPLES, N_LANDMARKS, 3), batch_size=batch_size,
+                            name="hand")
+    # encoder: 128x21 -> 64x21 -> 32x21 -> 16x7 -> 8x7
+    x = conv(w, (5, 3), padding="same", activation="relu", name="enc1")(inputs)
+    x = conv(w, (3, 3), strides=(2, 1), padding="same", activation="relu", name="enc2")(x)
+    x = conv(2 * w, (3, 3), padding="same", activation="relu", name="enc3")(x)
+    x = conv(2 * w, (3, 3), strides=(2, 1), padding="same", activation="relu", name="enc4")(x)
+    x = conv(2 * w, (3, 3), strides=(2, 3), padding="same", activation="relu", name="enc5")(x)
+    x = conv(w, (3, 3), strides=(2, 1), padding="same", activation="relu", name="enc6")(x)
+    code = conv(arch.code_channels, (3, 3), padding="same", name="code")(x)
+    # decoder: 8x7 -> 16x7 -> 32x21 -> 64x21 -> 128x21
+    up = tf.keras.layers.UpSampling2D
+    x = conv(w, (3, 3), padding="same", activation="relu", name="dec1")(code)
+    x = up((2, 1), name="up1")(x)
+    x = conv(2 * w, (3, 3), padding="same", activation="relu", name="dec2")(x)
+    x = up((2, 3), name="up2")(x)
+    x = conv(2 * w, (3, 3), padding="same", activation="relu", name="dec3")(x)
+    x = up((2, 1), name="up3")(x)
+    x = conv(2 * w, (3, 3), padding="same", activation="relu", name="dec4")(x)
+    x = conv(w, (3, 3), padding="same", activation="relu", name="dec5")(x)
+    x = up((2, 1), name="up4")(x)
+    x = conv(w, (5, 3), padding="same", activation="relu", name="dec6")(x)
+    outputs = conv(3, (3, 3), padding="same", name="dec7")(x)
+    return tf.keras.Model(inputs, outputs, name="hand_autoencoder")

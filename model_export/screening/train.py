@@ -1,0 +1,95 @@
+"""Training one autoencoder per task on healthy hands, with the paper's augmentation.
+
+Each epoch sees every training hand once as recorded and ``augment_copies`` times rotated,
+scaled or both (device.kinematics.augment). Training stops when the validation error has
+not improved by ``min_improvement`` (relative) for ``patience`` epochs — the paper's "until
+the reconstruction error converged" — and the best weights are kept.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import tensorflow as tf
+
+from device.kinematics.augment import augment
+from model_export.screening.model import Architecture, build
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    arch: Architecture = field(default_factory=Architecture)
+    max_epochs: int = 400
+    patience: int = 40
+    min_improvement: float = 0.005
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    augment_copies: int = 3
+    max_angle_deg: float = 10.0
+    max_scale: float = 0.1
+
+
+@dataclass
+class TrainResult:
+    model: tf.keras.Model
+    epochs: int
+    train_error: float  # MSE on the un-augmented training hands, best weights
+    validation_error: float
+    history: list[tuple[float, float]] = field(default_factory=list)  # (train, val) per epoch
+    seconds: float = 0.0
+
+
+def reconstruction_errors(model: tf.keras.Model, x: np.ndarray) -> np.ndarray:
+    """MSE per hand of the float Keras model."""
+    out = model.predict(x, batch_size=64, verbose=0)
+    return np.mean((out - x) ** 2, axis=(1, 2, 3))
+
+
+def _augmented(x: np.ndarray, rng: np.random.Generator, config: TrainConfig) -> np.ndarray:
+    copies = [x]
+    for _ in range(config.augment_copies):
+        copies.append(np.stack([
+            augment(hand, rng, max_angle_deg=config.max_angle_deg, max_scale=config.max_scale)
+            for hand in x
+        ]))
+    return np.concatenate(copies)
+
+
+def train(x_train: np.ndarray, x_val: np.ndarray, config: TrainConfig, seed: int) -> TrainResult:
+    if len(x_train) == 0 or len(x_val) == 0:
+        raise ValueError("training needs at least one training and one validation hand")
+    tf.keras.utils.set_random_seed(seed)
+    rng = np.random.default_rng(seed)
+    model = build(config.arch)
+    model.compile(optimizer=tf.keras.optimizers.Adam(config.learning_rate), loss="mse")
+    best, best_weights, best_epoch, stale = np.inf, model.get_weights(), 0, 0
+    history: list[tuple[float, float]] = []
+    start = time.perf_counter()
+    epoch = 0
+    for epoch in range(1, config.max_epochs + 1):
+        batch = _augmented(x_train, rng, config)
+        fit = model.fit(batch, batch, batch_size=config.batch_size, epochs=1, shuffle=True,
+                        verbose=0)
+        val = float(np.mean(reconstruction_errors(model, x_val)))
+        history.append((float(fit.history["loss"][-1]), val))
+        if val < best * (1.0 - config.min_improvement):
+            best, best_weights, best_epoch, stale = val, model.get_weights(), epoch, 0
+        else:
+            stale += 1
+            if stale >= config.patience:
+                break
+    model.set_weights(best_weights)
+    result = TrainResult(
+        model=model, epochs=epoch,
+        train_error=float(np.mean(reconstruction_errors(model, x_train))),
+        validation_error=float(np.mean(reconstruction_errors(model, x_val))),
+        history=history, seconds=time.perf_counter() - start,
+    )
+    log.info("trained %d epochs (best %d) in %.0f s: train %.3g, validation %.3g",
+             epoch, best_epoch, result.seconds, result.train_error, result.validation_error)
+    return result

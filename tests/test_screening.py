@@ -1,0 +1,194 @@
+"""Training, int8 export, model card, scoring and evaluation, on a tiny cohort."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from device import takefile
+from device.screening import models as models_mod
+from device.screening.explain import FINGER_GROUPS, explain
+from device.screening.runtime import TfliteModel
+from device.screening.score import score_take
+from tests.fake_cohort import write_cohort
+from tests.helpers import make_take
+
+pytest.importorskip("tensorflow")
+
+TASK = 4
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A cohort, and models trained on it for two epochs (the tiny configuration)."""
+    from model_export.__main__ import main
+
+    root = tmp_path_factory.mktemp("screening")
+    cohort = write_cohort(root / "cohort", healthy=6, dystonic=3, task=TASK, seed=3)
+    out = root / "models"
+    code = main(["train", "--cohort", str(cohort), "--out", str(out), "--tasks", str(TASK),
+                 "--max-epochs", "2", "--width", "8", "--code-channels", "4"])
+    assert code == 0
+    return cohort, out
+
+
+def test_model_card_keeps_contract_3(trained):
+    _, out = trained
+    card = json.loads((out / "model_card.json").read_text())
+    entry = card["tasks"][str(TASK)]
+    assert (out / entry["file"]).is_file()
+    assert entry["input_shape"] == [1, 128, 21, 3]
+    assert entry["preprocessing"] == "kinematics/1"
+    assert "int8" in entry["threshold_method"]
+    assert card["provenance"]["data"] == "synthetic"
+    assert card["provenance"]["generator"] == ["tests.fake_cohort/1"]
+    assert card["provenance"]["seeds"] == [3]
+    assert card["clinical_use"] is False and "not for clinical use" in card["label"]
+    assert card["created"][:4].isdigit()
+    # no person in both parts
+    assert not set(entry["train_participants"]) & set(entry["validation_participants"])
+    assert all(p.startswith("H") for p in entry["train_participants"])
+
+
+def test_threshold_is_mean_plus_two_sd_of_int8_validation_errors(trained):
+    cohort, out = trained
+    card = json.loads((out / "model_card.json").read_text())
+    entry = card["tasks"][str(TASK)]
+    from device.kinematics.prepare import prepare
+
+    runner = TfliteModel(out / entry["file"])
+    errors = []
+    for path in sorted(cohort.glob("*.take.npz")):
+        if path.name.split("_")[0] in entry["validation_participants"]:
+            for hand in prepare(takefile.read(path)).hands.values():
+                errors.append(float(np.mean((runner(hand.data) - hand.data) ** 2)))
+    assert len(errors) == entry["n_validation_hands"]
+    expected = np.mean(errors) + 2 * np.std(errors, ddof=1)
+    assert entry["threshold"] == pytest.approx(expected, rel=1e-6)
+
+
+def test_int8_model_is_fully_quantised(trained):
+    _, out = trained
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=str(out / "task04.tflite"))
+    interpreter.allocate_tensors()
+    assert interpreter.get_input_details()[0]["dtype"] == np.float32
+    assert interpreter.get_output_details()[0]["dtype"] == np.float32
+    kinds = {d["dtype"] for d in interpreter.get_tensor_details()}
+    assert np.int8 in kinds
+
+
+def run_score(*args):
+    return subprocess.run([sys.executable, "-m", "device", "score", *map(str, args)],
+                          capture_output=True, text=True)
+
+
+def test_score_json_contract(trained, tmp_path):
+    cohort, out = trained
+    files = sorted(cohort.glob("*.take.npz"))[:2]
+    result = run_score(*files, "--models", out, "--json")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 2
+    for line, path in zip(lines, files, strict=True):
+        obj = json.loads(line)
+        assert obj["file"] == str(path)
+        assert obj["task"] == TASK
+        for hand in ("left", "right"):
+            h = obj["hands"][hand]
+            assert set(h) >= {"error", "threshold", "abnormal"}
+            assert h["abnormal"] == (h["error"] > h["threshold"])
+        assert obj["abnormal"] == any(obj["hands"][h]["abnormal"] for h in ("left", "right"))
+        assert obj["model"]["trained_on"] == "synthetic" and obj["model"]["id"]
+
+
+def test_score_bad_file_exit_2_one_line(trained, tmp_path):
+    cohort, out = trained
+    bad = tmp_path / "broken.take.npz"
+    bad.write_bytes(b"nope")
+    good = sorted(cohort.glob("*.take.npz"))[0]
+    result = run_score(good, bad, "--models", out, "--json")
+    assert result.returncode == 2
+    assert len(result.stdout.strip().splitlines()) == 1  # the good file is still scored
+    message = [ln for ln in result.stderr.splitlines() if "broken.take.npz" in ln]
+    assert len(message) == 1
+
+
+def test_missing_hand_is_null_with_reason_other_scored(trained):
+    _, out = trained
+    models = models_mod.load(out)
+    take = make_take(task=TASK)
+    take.landmarks[:, 0] = np.nan
+    obj = score_take(take, models, "x").as_contract()
+    assert obj["hands"]["left"] is None
+    assert "left hand" in obj["reason"] and "not found" in obj["reasons"]["left"]
+    assert obj["hands"]["right"]["error"] > 0
+
+
+def test_unknown_task_and_too_few_frames(trained):
+    _, out = trained
+    models = models_mod.load(out)
+    obj = score_take(make_take(task=9), models, "x").as_contract()
+    assert obj["hands"] == {"left": None, "right": None}
+    assert "no model for task 9" in obj["reasons"]["right"]
+    assert obj["abnormal"] is None
+    short = make_take(n_frames=40, task=TASK)
+    short.keys = np.array([[60.0, short.t[10], short.t[14], 0.5]])
+    obj = score_take(short, models, "x").as_contract()
+    assert "only 5 video frames" in obj["reasons"]["left"]
+
+
+def test_evaluate_json_table(trained):
+    cohort, out = trained
+    result = subprocess.run(
+        [sys.executable, "-m", "model_export", "evaluate", "--cohort", str(cohort),
+         "--models", str(out), "--json"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    data = json.loads(result.stdout)
+    task = data["tasks"][str(TASK)]
+    assert data["held_out"] == "training participants excluded"
+    assert task["n_dystonic_takes"] == 6
+    card = json.loads((out / "model_card.json").read_text())
+    held_out = len(card["tasks"][str(TASK)]["validation_participants"])
+    assert task["n_healthy_takes"] == 2 * held_out
+    for key in ("sensitivity", "specificity", "auc", "threshold", "by_severity"):
+        assert key in task
+    assert 0.0 <= task["int8_vs_float"]["decision_agreement"] <= 1.0
+
+
+def test_explanation_points_at_the_finger_and_moment():
+    x = np.zeros((128, 21, 3), dtype=np.float32)
+    recon = x.copy()
+    recon[80:90, 6, 1] = 0.5  # index PIP wrong in steps 80..89
+    ex = explain(x, recon, [1.0] * len(FINGER_GROUPS))
+    assert ex.worst_finger == "index"
+    start, end = ex.worst_window
+    assert start * 127 <= 80 and end * 127 >= 89
+    assert int(np.argmax(ex.per_landmark)) == 6
+
+
+def test_models_dir_errors(tmp_path):
+    with pytest.raises(models_mod.ModelError, match=r"no model_card\.json"):
+        models_mod.load(tmp_path)
+    (tmp_path / "model_card.json").write_text("{")
+    with pytest.raises(models_mod.ModelError, match="not valid JSON"):
+        models_mod.load(tmp_path)
+
+
+def test_paper_baseline_representation_trains_and_scores(tmp_path, trained):
+    """The paper's image-coordinate representation is a first-class baseline: its card says
+    so and the box scores with it."""
+    from model_export.__main__ import main
+
+    cohort, _ = trained
+    out = tmp_path / "paper"
+    assert main(["train", "--cohort", str(cohort), "--out", str(out), "--tasks", str(TASK),
+                 "--max-epochs", "1", "--width", "4", "--code-channels", "2",
+                 "--preprocessing", "image/1"]) == 0
+    card = json.loads((out / "model_card.json").read_text())
+    assert card["tasks"][str(TASK)]["preprocessing"] == "image/1"
+    obj = score_take(make_take(task=TASK), models_mod.load(out), "x").as_contract()
+    assert obj["hands"]["right"]["error"] > 0
