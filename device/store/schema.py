@@ -62,4 +62,9 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX result_session ON result(session_id);
     CREATE INDEX session_patient ON session(patient_id);
     """,
+    # 2: retakes keep the earlier take (marked superseded); quality checks with each take
+    """
+    ALTER TABLE take ADD COLUMN superseded INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE take ADD COLUMN quality_json TEXT NOT NULL DEFAULT '{}';
+    """,
 )

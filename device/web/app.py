@@ -13,6 +13,7 @@ from flask_wtf.csrf import CSRFProtect
 
 from device.config import Config
 from device.store import db
+from device.session.recorder import Recorder, RecordingState
 from device.web.ratelimit import LoginRateLimit
 from device.web.secrets import secret_key
 from device.web.users import Clinician, load_clinician
@@ -33,7 +34,9 @@ def _datetime(timestamp: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp))
 
 
-def create_app(config: Config, data_dir: Path, *, testing: bool = False) -> Flask:
+def create_app(config: Config, data_dir: Path, recorder: Recorder, *, testing: bool = False,
+               keys_expected: bool = True) -> Flask:
+    """The app; ``recorder`` records takes (simulated or real, chosen by the caller)."""
     app = Flask(__name__)
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -52,7 +55,9 @@ def create_app(config: Config, data_dir: Path, *, testing: bool = False) -> Flas
         PERMANENT_SESSION_LIFETIME=8 * 3600,
         WTF_CSRF_TIME_LIMIT=None,
         MAX_CONTENT_LENGTH=256 * 1024 * 1024,
+        KEYS_EXPECTED=keys_expected,
     )
+    app.extensions["recording"] = RecordingState(recorder)
     app.extensions["login_rate_limit"] = LoginRateLimit()
     app.jinja_env.filters["datetime"] = _datetime
     login = LoginManager(app)
@@ -94,9 +99,10 @@ def create_app(config: Config, data_dir: Path, *, testing: bool = False) -> Flas
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'")
         return response
 
-    from device.web import api, auth, patients
+    from device.web import api, auth, patients, wizard
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(patients.bp)
+    app.register_blueprint(wizard.bp)
     app.register_blueprint(api.bp)
     return app

@@ -33,3 +33,7 @@ class PatientForm(FlaskForm):
 class SessionForm(FlaskForm):
     protocol = SelectField("Protocol", choices=[("quick", "Quick screen (tasks 1, 3, 4, 7)"),
                                                 ("full", "Full protocol (11 tasks)")])
+
+
+class StepForm(FlaskForm):
+    """Start, stop, retake: buttons whose only field is the CSRF token."""

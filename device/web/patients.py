@@ -76,17 +76,4 @@ def start_session(patient_id: int) -> Any:
         abort(400)
     session_id = records.start_session(conn, patient_id, form.protocol.data,
                                        int(current_user.get_id()))
-    return redirect(url_for("patients.session", session_id=session_id))
-
-
-@bp.route("/sessions/<int:session_id>")
-def session(session_id: int) -> Any:
-    conn = get_db()
-    row = conn.execute("SELECT s.*, p.pseudonym FROM session s JOIN patient p "
-                       "ON p.id = s.patient_id WHERE s.id = ?", (session_id,)).fetchone()
-    if row is None:
-        abort(404)
-    takes = conn.execute("SELECT * FROM take WHERE session_id = ? ORDER BY recorded",
-                         (session_id,)).fetchall()
-    return render_template("session.html", session=row, takes=takes, logout=LogoutForm(),
-                           user=current_user)
+    return redirect(url_for("wizard.session", session_id=session_id))

@@ -1,0 +1,1 @@
+"""A screening session on the box: the steps, recording, quality checks, processing."""

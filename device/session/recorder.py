@@ -1,0 +1,65 @@
+"""Recording one take: start, stop, and a preview picture for framing the hands.
+
+A recorder is chosen from configuration at start-up (simulated off the Pi) and passed in.
+Only one take is recorded at a time on a box; ``RecordingState`` guards that.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+from device.session.steps import Step
+from device.takefile import Take
+
+
+class RecorderError(RuntimeError):
+    """Recording cannot start or finish; the message says what to check."""
+
+
+class Recorder(Protocol):
+    def start(self, step: Step, participant: str) -> None: ...
+
+    def stop(self) -> Take: ...
+
+    def preview_jpeg(self) -> bytes | None: ...
+
+
+@dataclass
+class Active:
+    session_id: int
+    step: Step
+    started: float
+
+
+class RecordingState:
+    """Which session is recording now, if any (one at a time per box)."""
+
+    def __init__(self, recorder: Recorder) -> None:
+        self.recorder = recorder
+        self._active: Active | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def active(self) -> Active | None:
+        return self._active
+
+    def start(self, session_id: int, step: Step, participant: str) -> None:
+        with self._lock:
+            if self._active is not None:
+                raise RecorderError(
+                    f"session {self._active.session_id} is recording; stop it first")
+            self.recorder.start(step, participant)
+            self._active = Active(session_id, step, time.monotonic())
+
+    def stop(self, session_id: int) -> tuple[Step, Take]:
+        with self._lock:
+            if self._active is None or self._active.session_id != session_id:
+                raise RecorderError("this session is not recording")
+            step = self._active.step
+            try:
+                return step, self.recorder.stop()
+            finally:
+                self._active = None

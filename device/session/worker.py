@@ -1,0 +1,102 @@
+"""Background processing: recorded takes are scored off the request thread.
+
+A take moves recorded -> processing -> scored (or failed). The result and the new status
+are written in one transaction, so a crash leaves a take either unprocessed or complete.
+At start, takes left in 'processing' by a crash go back to 'recorded'.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+from device import takefile
+from device.kinematics.prepare import DEFAULT_SETTINGS, Settings
+from device.screening.models import ModelSet
+from device.screening.score import score_take
+from device.store import db
+from device.store.transactions import transaction
+
+log = logging.getLogger(__name__)
+
+
+def register_models(conn: sqlite3.Connection, models: ModelSet) -> None:
+    conn.execute("INSERT OR IGNORE INTO model_version (id, trained_on, card_json, first_used) "
+                 "VALUES (?, ?, ?, ?)",
+                 (models.id, models.trained_on, json.dumps(models.card), time.time()))
+
+
+def recover(conn: sqlite3.Connection) -> int:
+    """Takes a crash left half-processed go back to the queue. Returns how many."""
+    with transaction(conn):
+        cursor = conn.execute("UPDATE take SET status = 'recorded' WHERE status = 'processing'")
+    return cursor.rowcount
+
+
+def process_one(conn: sqlite3.Connection, data_dir: Path, models: ModelSet,
+                settings: Settings = DEFAULT_SETTINGS) -> int | None:
+    """Score the oldest recorded take. Returns its id, or None when nothing waits."""
+    with transaction(conn):
+        row = conn.execute("SELECT id, session_id, file FROM take WHERE status = 'recorded' "
+                           "ORDER BY id LIMIT 1").fetchone()
+        if row is None:
+            return None
+        conn.execute("UPDATE take SET status = 'processing' WHERE id = ?", (row["id"],))
+    try:
+        take = takefile.read(data_dir / row["file"])
+        result = score_take(take, models, row["file"], settings).as_contract()
+        kind, status = "screening", "scored"
+    except (takefile.TakeFileError, OSError, RuntimeError, ValueError) as exc:
+        log.exception("take %s could not be processed", row["id"])
+        result, kind, status = {"error": str(exc)}, "error", "failed"
+    with transaction(conn):
+        register_models(conn, models)
+        conn.execute("DELETE FROM result WHERE take_id = ?", (row["id"],))
+        conn.execute(
+            "INSERT INTO result (session_id, take_id, kind, model_id, data_json, created) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (row["session_id"], row["id"], kind, models.id, json.dumps(result), time.time()))
+        conn.execute("UPDATE take SET status = ? WHERE id = ?", (status, row["id"]))
+    return int(row["id"])
+
+
+def process_all(conn: sqlite3.Connection, data_dir: Path, models: ModelSet,
+                settings: Settings = DEFAULT_SETTINGS) -> int:
+    done = 0
+    while process_one(conn, data_dir, models, settings) is not None:
+        done += 1
+    return done
+
+
+class Worker(threading.Thread):
+    """Polls the store for recorded takes and scores them, one at a time."""
+
+    def __init__(self, data_dir: Path, models: ModelSet, settings: Settings = DEFAULT_SETTINGS,
+                 poll_s: float = 0.5) -> None:
+        super().__init__(name="processing-worker", daemon=True)
+        self.data_dir, self.models, self.settings, self.poll_s = data_dir, models, settings, poll_s
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+
+    def run(self) -> None:
+        conn = db.connect(self.data_dir / db.DB_FILE)
+        try:
+            if (n := recover(conn)):
+                log.warning("%d takes interrupted during processing are queued again", n)
+            while not self._stop.is_set():
+                if process_one(conn, self.data_dir, self.models, self.settings) is None:
+                    self._wake.wait(self.poll_s)
+                    self._wake.clear()
+        finally:
+            conn.close()
