@@ -1,0 +1,1 @@
+"""Subcommands of ``python -m model_export``, one module each."""
