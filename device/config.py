@@ -137,6 +137,12 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "max_gap_s": Key(0.25, float, "longest detection gap filled by interpolation, seconds",
                          in_range(0.0, 5.0)),
     },
+    "simulation": {
+        "patient": Key("dystonic", str, "who the simulated pianist is: healthy or dystonic",
+                       one_of("healthy", "dystonic")),
+        "seed": Key(1, int, "seed of the simulated pianist (hand size, habits, dystonia)",
+                    in_range(0, 2**31 - 1)),
+    },
     "web": {
         "host": Key("127.0.0.1", str, "address to listen on"),
         "port": Key(8080, int, "TCP port", in_range(1, 65535)),

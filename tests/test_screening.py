@@ -12,26 +12,11 @@ from device.screening import models as models_mod
 from device.screening.explain import FINGER_GROUPS, explain
 from device.screening.runtime import TfliteModel
 from device.screening.score import score_take
-from tests.fake_cohort import write_cohort
 from tests.helpers import make_take
 
 pytest.importorskip("tensorflow")
 
 TASK = 4
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    """A cohort, and models trained on it for two epochs (the tiny configuration)."""
-    from model_export.__main__ import main
-
-    root = tmp_path_factory.mktemp("screening")
-    cohort = write_cohort(root / "cohort", healthy=6, dystonic=3, task=TASK, seed=3)
-    out = root / "models"
-    code = main(["train", "--cohort", str(cohort), "--out", str(out), "--tasks", str(TASK),
-                 "--max-epochs", "2", "--width", "8", "--code-channels", "4"])
-    assert code == 0
-    return cohort, out
 
 
 def test_model_card_keeps_contract_3(trained):
@@ -181,7 +166,7 @@ def test_models_dir_errors(tmp_path):
 def test_paper_baseline_representation_trains_and_scores(tmp_path, trained):
     """The paper's image-coordinate representation is a first-class baseline: its card says
     so and the box scores with it."""
-    from model_export.__main__ import main
+    from model_export.cli import main
 
     cohort, _ = trained
     out = tmp_path / "paper"

@@ -4,6 +4,7 @@ import pytest
 
 from device import config
 from device.auth.passwords import hash_password
+from device.session.simulated import SimulatedRecorder
 from device.store import db, records
 from device.web.app import create_app
 
@@ -15,7 +16,8 @@ def app(tmp_path):
     conn = db.connect(tmp_path / db.DB_FILE)
     records.add_clinician(conn, "dr-a", hash_password(PASSWORD))
     conn.close()
-    return create_app(config.load(None), tmp_path, testing=True)
+    return create_app(config.load(None), tmp_path, SimulatedRecorder("dystonic", 5),
+                      testing=True)
 
 
 def csrf(client, path):
@@ -55,7 +57,8 @@ def test_forms_without_csrf_token_are_refused(app):
     assert client.get("/").status_code == 302  # the token-less sign-in did not sign in
     assert sign_in(client).status_code == 302
     for path, data in (("/patients", {"pseudonym": "P-1"}), ("/logout", {}),
-                       ("/patients/1/sessions", {"protocol": "quick"})):
+                       ("/patients/1/sessions", {"protocol": "quick"}),
+                       ("/sessions/1/record/start", {}), ("/sessions/1/record/stop", {})):
         assert client.post(path, data=data).status_code == 400, path
     assert client.get("/").status_code == 200  # still signed in: logout was refused
 

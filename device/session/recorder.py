@@ -24,7 +24,9 @@ class Recorder(Protocol):
 
     def stop(self) -> Take: ...
 
-    def preview_jpeg(self) -> bytes | None: ...
+    def preview(self) -> tuple[bytes, str] | None:
+        """The camera's current picture and its MIME type, for framing the hands."""
+        ...
 
 
 @dataclass

@@ -12,8 +12,8 @@ from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 
 from device.config import Config
-from device.store import db
 from device.session.recorder import Recorder, RecordingState
+from device.store import db
 from device.web.ratelimit import LoginRateLimit
 from device.web.secrets import secret_key
 from device.web.users import Clinician, load_clinician

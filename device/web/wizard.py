@@ -123,12 +123,13 @@ def retake(session_id: int, take_id: int) -> Any:
     return redirect(url_for("wizard.session", session_id=session_id))
 
 
-@bp.route("/camera/preview.jpg")
+@bp.route("/camera/preview")
 def preview() -> Any:
-    picture = current_app.extensions["recording"].recorder.preview_jpeg()
+    picture = _state().recorder.preview()
     if picture is None:
         abort(503)
-    return Response(picture, mimetype="image/jpeg", headers={"Cache-Control": "no-store"})
+    data, mimetype = picture
+    return Response(data, mimetype=mimetype, headers={"Cache-Control": "no-store"})
 
 
 @bp.app_template_filter("step_text")

@@ -1,1 +1,1 @@
-"""Subcommands of ``python -m model_export``, one module per job."""
+"""Subcommands of ``python -m model_export``, one module each."""

@@ -1,0 +1,104 @@
+"""The session wizard on simulated hardware: record, check, retake, process."""
+
+import json
+import re
+
+import pytest
+
+from device import config
+from device.auth.passwords import hash_password
+from device.screening import models as models_mod
+from device.session import worker
+from device.session.quality import check_take
+from device.session.simulated import SimulatedRecorder
+from device.session.steps import Step, steps_for
+from device.store import db, records
+from device.web.app import create_app
+from tests.helpers import make_take
+
+
+@pytest.fixture
+def client(tmp_path):
+    conn = db.connect(tmp_path / db.DB_FILE)
+    records.add_clinician(conn, "dr-a", hash_password("a long enough secret"))
+    pid = records.add_patient(conn, "P-1")
+    records.start_session(conn, pid, "quick")
+    conn.close()
+    app = create_app(config.load(None), tmp_path, SimulatedRecorder("dystonic", 5),
+                     testing=True)
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    client.post("/login", data={"csrf_token": token, "name": "dr-a",
+                                "password": "a long enough secret"})
+    client.token = token
+    client.data_dir = tmp_path
+    return client
+
+
+def test_quick_screen_has_sixteen_steps_in_order():
+    steps = steps_for("quick")
+    assert len(steps) == 16
+    assert steps[0] == Step(1, "fixed", "pp") and steps[-1] == Step(7, "fastest", "ff")
+    assert len(steps_for("full")) == 44
+
+
+def test_session_page_shows_what_to_play(client):
+    page = client.get("/sessions/1").get_data(as_text=True)
+    assert "Next: Task 1, C major scale" in page
+    assert "<svg" in page and "metronome" in page and "100 bpm" in page
+    preview = client.get("/camera/preview")
+    assert preview.status_code == 200 and preview.mimetype == "image/svg+xml"
+
+
+def test_record_check_retake_and_process(client, trained):
+    assert client.post("/sessions/1/record/start", data={"csrf_token": client.token}
+                       ).status_code == 302
+    page = client.get("/sessions/1").get_data(as_text=True)
+    assert "Recording: Task 1" in page
+    assert client.post("/sessions/1/record/stop", data={"csrf_token": client.token}
+                       ).status_code == 302
+    conn = db.connect(client.data_dir / db.DB_FILE)
+    row = conn.execute("SELECT * FROM take").fetchone()
+    assert (row["task"], row["tempo_mode"], row["dynamics"]) == (1, "fixed", "pp")
+    quality = json.loads(row["quality_json"])
+    assert quality["ok"], quality
+    page = client.get("/sessions/1").get_data(as_text=True)
+    assert "passed the quality checks" in page and "Next: Task 1" in page and "ff" in page
+    # a retake keeps the earlier take and asks for the same step again
+    client.post(f"/sessions/1/takes/{row['id']}/retake", data={"csrf_token": client.token})
+    page = client.get("/sessions/1").get_data(as_text=True)
+    assert ("Next: Task 1, C major scale, two octaves: at 100 beats per minute with the "
+            "metronome, very softly") in page
+    # processing: the tiny model scores task 4 only, so task 1 is stored with its reason
+    _, model_dir = trained
+    models = models_mod.load(model_dir)
+    assert worker.process_all(conn, client.data_dir, models) == 1
+    result = json.loads(conn.execute("SELECT data_json FROM result").fetchone()[0])
+    assert result["hands"] == {"left": None, "right": None} and "no model for task 1" in \
+        result["reason"]
+    assert conn.execute("SELECT status FROM take").fetchone()[0] == "scored"
+
+
+def test_interrupted_processing_is_queued_again(client):
+    conn = db.connect(client.data_dir / db.DB_FILE)
+    client.post("/sessions/1/record/start", data={"csrf_token": client.token})
+    client.post("/sessions/1/record/stop", data={"csrf_token": client.token})
+    conn.execute("UPDATE take SET status = 'processing'")
+    assert worker.recover(conn) == 1
+    assert conn.execute("SELECT status FROM take").fetchone()[0] == "recorded"
+
+
+def test_quality_problems_in_plain_words():
+    from device import protocol
+
+    task = protocol.load().task(1)
+    take = make_take(task=1)
+    take.landmarks[:, 0] = float("nan")
+    take.keys = take.keys[:3]
+    result = check_take(take, task)
+    assert not result.ok
+    text = " ".join(result.problems)
+    assert "left hand was visible in only 0 %" in text
+    assert "Only 3 of the 58 notes" in text
+    assert "record" in text.lower()
