@@ -9,7 +9,7 @@ from typing import Any
 
 from device import takefile
 from device.kinematics import PAPER_PREPROCESSING, PREPROCESSING_VERSION, REPRESENTATIONS
-from model_export.screening.model import Architecture
+from model_export.screening.architecture import Architecture
 
 
 def task_list(text: str) -> list[int]:

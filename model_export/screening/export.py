@@ -10,7 +10,8 @@ from collections.abc import Iterator
 import numpy as np
 import tensorflow as tf
 
-from model_export.screening.model import Architecture, build
+from model_export.screening.architecture import Architecture
+from model_export.screening.model import build
 
 REPRESENTATIVE_MAX = 300
 

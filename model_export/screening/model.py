@@ -9,25 +9,14 @@ ReLU, nearest-neighbour up-sampling) has a full-integer int8 TFLite kernel.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-
 import tensorflow as tf
 
 from device.kinematics import N_SAMPLES
+from model_export.screening.architecture import DEFAULT_ARCHITECTURE, Architecture
 
 N_LANDMARKS = 21
 
 
-@dataclass(frozen=True)
-class Architecture:
-    width: int = 16  # channels of the first layer; deeper layers use multiples of it
-    code_channels: int = 8  # channels of the bottleneck (8 x 7 x code_channels values)
-
-    def as_dict(self) -> dict[str, int]:
-        return asdict(self)
-
-
-DEFAULT_ARCHITECTURE = Architecture()
 
 
 def build(arch: Architecture = DEFAULT_ARCHITECTURE, batch_size: int | None = None

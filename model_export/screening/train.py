@@ -16,7 +16,8 @@ import numpy as np
 import tensorflow as tf
 
 from device.kinematics.augment import augment
-from model_export.screening.model import Architecture, build
+from model_export.screening.architecture import Architecture
+from model_export.screening.model import build
 
 log = logging.getLogger(__name__)
 
