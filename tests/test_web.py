@@ -37,6 +37,9 @@ def test_every_route_needs_a_login(app):
     for rule in app.url_map.iter_rules():
         if rule.endpoint in ("static", "auth.login"):
             continue
+        if rule.endpoint == "setup.first_account":  # public only while a one-time code lives
+            assert client.get(rule.rule).status_code == 404
+            continue
         path = re.sub(r"<(?:int:)?[^>]+>", "1", rule.rule)
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             response = client.open(path, method=method)
@@ -134,3 +137,21 @@ def test_secret_key_is_made_once_and_private(tmp_path):
     key = secret_key(tmp_path)
     assert len(key) == 32 and secret_key(tmp_path) == key
     assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_first_start_one_time_code(tmp_path):
+    app = create_app(config.load(None), tmp_path, SimulatedRecorder("healthy", 1), testing=True)
+    client = app.test_client()
+    assert client.get("/setup").status_code == 404  # no code issued: nothing to set up
+    app.config["SETUP_CODE"] = "ABCD-1234"
+    page = client.get("/setup").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    form = {"csrf_token": token, "code": "WXYZ-0000", "name": "dr-first",
+            "password": PASSWORD, "confirm": PASSWORD}
+    assert "The code is wrong" in client.post("/setup", data=form).get_data(as_text=True)
+    form["code"] = "abcd-1234"
+    assert client.post("/setup", data=form).status_code == 302
+    assert client.get("/setup").status_code == 404  # once only
+    token = csrf(client, "/login")
+    assert client.post("/login", data={"csrf_token": token, "name": "dr-first",
+                                       "password": PASSWORD}).status_code == 302

@@ -18,7 +18,7 @@ from device.web.ratelimit import LoginRateLimit
 from device.web.secrets import secret_key
 from device.web.users import Clinician, load_clinician
 
-PUBLIC_ENDPOINTS = {"auth.login", "static"}
+PUBLIC_ENDPOINTS = {"auth.login", "setup.first_account", "static"}
 
 
 def get_db() -> sqlite3.Connection:
@@ -99,9 +99,10 @@ def create_app(config: Config, data_dir: Path, recorder: Recorder, *, testing: b
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'")
         return response
 
-    from device.web import api, auth, patients, wizard
+    from device.web import api, auth, patients, setup, wizard
 
     app.register_blueprint(auth.bp)
+    app.register_blueprint(setup.bp)
     app.register_blueprint(patients.bp)
     app.register_blueprint(wizard.bp)
     app.register_blueprint(api.bp)

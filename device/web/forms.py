@@ -37,3 +37,11 @@ class SessionForm(FlaskForm):
 
 class StepForm(FlaskForm):
     """Start, stop, retake: buttons whose only field is the CSRF token."""
+
+
+class SetupForm(FlaskForm):
+    code = StringField("One-time code", validators=[DataRequired(), Length(max=20)])
+    name = StringField("Your name (for signing in)", validators=[DataRequired(), Length(max=80)])
+    password = PasswordField("Password (at least 10 characters)",
+                             validators=[DataRequired(), Length(max=200)])
+    confirm = PasswordField("The same password again", validators=[DataRequired()])

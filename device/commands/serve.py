@@ -1,0 +1,135 @@
+"""``dystonia-box serve [--host H] [--port P]``: the appliance: web page, recording, worker.
+
+``dystonia-box demo``: a complete quick screen on simulated hardware and synthetic data,
+end to end, leaving a session in the store."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import secrets
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from device.commands.take import settings_from
+from device.screening import models as models_mod
+from device.session.recorder import RecorderError
+from device.store import db, recordings, records
+
+log = logging.getLogger(__name__)
+
+
+def add_parsers(subparsers: Any) -> None:
+    serve = subparsers.add_parser("serve", help="run the appliance (web page, recording, "
+                                                "processing)")
+    serve.add_argument("--host", default=None, help="address to listen on (default: config)")
+    serve.add_argument("--port", type=int, default=None, help="TCP port (default: config)")
+    serve.set_defaults(func=run_serve)
+    demo = subparsers.add_parser("demo", help="a complete quick screen on simulated hardware; "
+                                              "prints the report's path last")
+    demo.set_defaults(func=run_demo)
+
+
+def load_models(context: Any) -> models_mod.ModelSet:
+    chosen = context.config["screening"]["models_dir"] or None
+    return models_mod.load(Path(chosen) if chosen else None)
+
+
+def run_serve(args: argparse.Namespace, context: Any) -> int:
+    import waitress
+
+    from device.session.factory import build_recorder
+    from device.session.worker import Worker
+    from device.web.app import create_app
+    from device.web.setup import new_code
+
+    cfg = context.config
+    try:
+        recorder = build_recorder(cfg)
+        models = load_models(context)
+    except (RecorderError, models_mod.ModelError) as exc:
+        print(f"dystonia-box: {exc}", file=sys.stderr)
+        return 2
+    conn = db.connect(context.data_dir / db.DB_FILE)
+    recordings.reconcile(conn, context.data_dir)
+    first_start = conn.execute("SELECT COUNT(*) FROM clinician").fetchone()[0] == 0
+    conn.close()
+    app = create_app(cfg, context.data_dir, recorder)
+    host = args.host or cfg["web"]["host"]
+    port = args.port or cfg["web"]["port"]
+    if first_start:
+        code = new_code()
+        app.config["SETUP_CODE"] = code
+        print(f"First start: no clinician account yet. Open http://{host}:{port}/setup and "
+              f"enter the one-time code {code}", flush=True)
+    worker = Worker(context.data_dir, models, settings_from(context))
+    worker.start()
+    app.extensions["worker"] = worker
+    if not models.clinical_use:
+        print(f"Models {models.id} were trained on {models.trained_on} data: not for clinical "
+              "use.", flush=True)
+    print(f"Serving on http://{host}:{port}/ (data in {context.data_dir})", flush=True)
+    try:
+        waitress.serve(app, host=host, port=port, threads=6, ident="dystonia-box")
+    finally:
+        worker.stop()
+    return 0
+
+
+def run_demo(args: argparse.Namespace, context: Any) -> int:
+    from device import protocol
+    from device.auth.passwords import hash_password
+    from device.session import worker
+    from device.session.quality import check_take
+    from device.session.simulated import SimulatedRecorder
+    from device.session.steps import steps_for
+    from device.store.transactions import transaction
+
+    try:
+        models = load_models(context)
+    except models_mod.ModelError as exc:
+        print(f"dystonia-box: {exc}", file=sys.stderr)
+        return 2
+    data_dir = context.data_dir
+    conn = db.connect(data_dir / db.DB_FILE)
+    recordings.reconcile(conn, data_dir)
+    if conn.execute("SELECT COUNT(*) FROM clinician").fetchone()[0] == 0:
+        password = secrets.token_urlsafe(9)
+        records.add_clinician(conn, "demo", hash_password(password))
+        print(f"Created the clinician account 'demo' with password {password}")
+    pseudonym = f"DEMO-{time.strftime('%Y%m%d-%H%M%S')}"
+    sim = context.config["simulation"]
+    patient_id = records.add_patient(conn, pseudonym, handedness="right",
+                                     affected_side="unknown",
+                                     notes=f"simulated {sim['patient']} pianist, seed "
+                                           f"{sim['seed']}")
+    session_id = records.start_session(conn, patient_id, "quick")
+    recorder = SimulatedRecorder(sim["patient"], sim["seed"])
+    proto = protocol.load()
+    steps = steps_for("quick")
+    for number, step in enumerate(steps, 1):
+        recorder.start(step, pseudonym)
+        take = recorder.stop()
+        quality = check_take(take, proto.task(step.task))
+        take_id = recordings.store_take(conn, data_dir, session_id, take)
+        with transaction(conn):
+            conn.execute("UPDATE take SET quality_json = ? WHERE id = ?",
+                         (json.dumps({"ok": quality.ok, "problems": quality.problems}),
+                          take_id))
+        print(f"[{number:2d}/{len(steps)}] recorded {step.describe()}"
+              + ("" if quality.ok else f" (check: {quality.problems[0]})"), flush=True)
+    worker.process_all(conn, data_dir, models, settings_from(context))
+    rows = conn.execute("SELECT r.data_json FROM result r JOIN take t ON t.id = r.take_id "
+                        "WHERE t.session_id = ? AND r.kind = 'screening'",
+                        (session_id,)).fetchall()
+    abnormal = sum(1 for r in rows if json.loads(r[0]).get("abnormal"))
+    with transaction(conn):
+        conn.execute("UPDATE session SET finished = ? WHERE id = ?", (time.time(), session_id))
+    print(f"Session {session_id} of {pseudonym}: {len(rows)} takes scored, {abnormal} "
+          f"abnormal (models {models.id}, trained on {models.trained_on} data: "
+          f"{'clinical use' if models.clinical_use else 'not for clinical use'})")
+    conn.close()
+    return 0
