@@ -78,6 +78,10 @@ def train(x_train: np.ndarray, x_val: np.ndarray, config: TrainConfig, seed: int
                         verbose=0)
         val = float(np.mean(reconstruction_errors(model, x_val)))
         history.append((float(fit.history["loss"][-1]), val))
+        if epoch % 10 == 0:
+            log.info("epoch %d: train %.4g, validation %.4g (best %.4g at %d), %.0f s",
+                     epoch, history[-1][0], val, min(best, val), best_epoch,
+                     time.perf_counter() - start)
         if val < best * (1.0 - config.min_improvement):
             best, best_weights, best_epoch, stale = val, model.get_weights(), epoch, 0
         else:
