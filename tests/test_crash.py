@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from device.store import db, records, recordings
+from device.store import db, recordings, records
 from tests.helpers import make_take
 
 WORKER = """

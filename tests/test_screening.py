@@ -42,13 +42,16 @@ def test_threshold_is_mean_plus_two_sd_of_int8_validation_errors(trained):
     card = json.loads((out / "model_card.json").read_text())
     entry = card["tasks"][str(TASK)]
     from device.kinematics.prepare import prepare
+    from device.screening.statistic import hand_score
 
     runner = TfliteModel(out / entry["file"])
+    assert entry["score"] == "focal/1" and len(entry["finger_window_norm"]) == 6
     errors = []
     for path in sorted(cohort.glob("*.take.npz")):
         if path.name.split("_")[0] in entry["validation_participants"]:
             for hand in prepare(takefile.read(path)).hands.values():
-                errors.append(float(np.mean((runner(hand.data) - hand.data) ** 2)))
+                errors.append(hand_score("focal/1", hand.data, runner(hand.data),
+                                         entry["finger_window_norm"]))
     assert len(errors) == entry["n_validation_hands"]
     expected = np.mean(errors) + 2 * np.std(errors, ddof=1)
     assert entry["threshold"] == pytest.approx(expected, rel=1e-6)
@@ -172,8 +175,24 @@ def test_paper_baseline_representation_trains_and_scores(tmp_path, trained):
     out = tmp_path / "paper"
     assert main(["train", "--cohort", str(cohort), "--out", str(out), "--tasks", str(TASK),
                  "--max-epochs", "1", "--width", "4", "--code-channels", "2",
-                 "--preprocessing", "image/1"]) == 0
+                 "--preprocessing", "image/1", "--score", "mse/1"]) == 0
     card = json.loads((out / "model_card.json").read_text())
     assert card["tasks"][str(TASK)]["preprocessing"] == "image/1"
+    assert card["tasks"][str(TASK)]["score"] == "mse/1"
     obj = score_take(make_take(task=TASK), models_mod.load(out), "x").as_contract()
     assert obj["hands"]["right"]["error"] > 0
+
+
+def test_focal_score_finds_one_finger_that_the_mean_dilutes():
+    from device.screening.statistic import hand_score
+
+    x = np.zeros((128, 21, 3), dtype=np.float32)
+    spread = x + 0.01  # a little error everywhere
+    focal = x.copy()
+    focal[40:56, 5:9, 1] = np.sqrt(1e-4 * 128 * 21 * 3 / (16 * 4))  # same MSE, one finger
+    norm = [1e-3] * 6
+    assert hand_score("mse/1", x, spread, norm) == pytest.approx(hand_score("mse/1", x, focal,
+                                                                            norm), rel=0.01)
+    assert hand_score("focal/1", x, focal, norm) > 5 * hand_score("focal/1", x, spread, norm)
+    with pytest.raises(ValueError, match="unknown score"):
+        hand_score("max", x, x, norm)

@@ -10,6 +10,7 @@ from typing import Any
 
 from device.kinematics import REPRESENTATIONS
 from device.screening.runtime import TfliteModel
+from device.screening.statistic import MSE, SCORES
 
 CARD_FILE = "model_card.json"
 CARD_FORMAT = "dystonia-model-card/1"
@@ -28,6 +29,8 @@ class TaskModel:
     validation_sd: float
     finger_error_mean: list[float]  # healthy validation error per finger group (6)
     preprocessing: str
+    score: str  # device.screening.statistic: what `threshold` applies to
+    finger_norm: list[float] | None  # healthy per-finger peak error, for the focal score
     _runner: TfliteModel | None = field(default=None, repr=False)
 
     def run(self) -> TfliteModel:
@@ -89,7 +92,12 @@ def load(root: Path | None = None) -> ModelSet:
             validation_sd=float(entry["validation_error_sd"]),
             finger_error_mean=[float(v) for v in entry["validation_finger_error_mean"]],
             preprocessing=entry["preprocessing"],
+            score=entry.get("score", MSE),
+            finger_norm=entry.get("finger_window_norm"),
         )
+        if tasks[int(key)].score not in SCORES:
+            raise ModelError(f"{card_path}: task {key} uses an unknown score "
+                             f"{tasks[int(key)].score!r}")
     if not tasks:
         raise ModelError(f"{card_path}: lists no task models")
     return ModelSet(root=root, card=card, tasks=tasks)

@@ -12,13 +12,15 @@ from device.kinematics.errors import TakeUnusableError
 from device.kinematics.prepare import DEFAULT_SETTINGS, Settings, prepare
 from device.screening.explain import Explanation, explain
 from device.screening.models import ModelSet
+from device.screening.statistic import hand_score
 from device.takefile import HANDS, Take
 
 
 @dataclass
 class HandScore:
-    error: float  # mean squared reconstruction error
-    threshold: float  # mean + 2 SD of healthy validation error (int8 model)
+    error: float  # the model's reconstruction-error score (device.screening.statistic)
+    threshold: float  # mean + 2 SD of the score on healthy validation hands (int8 model)
+    mse: float  # mean squared reconstruction error (the source study's score)
     abnormal: bool
     severity: float  # error / threshold: above 1 is abnormal
     z: float  # (error - healthy mean) / healthy SD
@@ -37,6 +39,7 @@ class TakeScore:
     model_id: str = ""
     trained_on: str = ""
     window_s: tuple[float, float] | None = None
+    score_kind: str = ""
 
     @property
     def abnormal(self) -> bool | None:
@@ -51,13 +54,14 @@ class TakeScore:
             "task": self.task,
             "hands": {name: (h.as_contract() if h else None) for name, h in self.hands.items()},
             "abnormal": self.abnormal,
-            "model": {"id": self.model_id, "trained_on": self.trained_on},
+            "model": {"id": self.model_id, "trained_on": self.trained_on,
+                      "score": self.score_kind},
         }
         if self.reasons:
             out["reason"] = "; ".join(f"{hand} hand: {why}" for hand, why in self.reasons.items())
             out["reasons"] = dict(self.reasons)
         out["details"] = {
-            name: {"severity": round(h.severity, 4), "z": round(h.z, 3),
+            name: {"severity": round(h.severity, 4), "z": round(h.z, 3), "mse": h.mse,
                    "explanation": h.explanation.as_dict(self.window_s)}
             for name, h in self.hands.items() if h is not None
         }
@@ -85,16 +89,18 @@ def score_take(take: Take, models: ModelSet, file: str | Path = "",
             result.reasons[hand] = str(exc)
         return result
     result.window_s = prepared.window
+    result.score_kind = model.score
     runner = model.run()
     for name, hand in prepared.hands.items():
         if hand.data is None:
             result.reasons[name] = hand.reason or "could not be prepared"
             continue
         reconstruction = runner(hand.data)
-        error = float(np.mean((reconstruction - hand.data) ** 2))
+        error = hand_score(model.score, hand.data, reconstruction, model.finger_norm)
         result.hands[name] = HandScore(
             error=error,
             threshold=model.threshold,
+            mse=float(np.mean((reconstruction - hand.data) ** 2)),
             abnormal=error > model.threshold,
             severity=error / model.threshold,
             z=(error - model.validation_mean) / max(model.validation_sd, 1e-12),

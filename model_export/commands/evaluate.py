@@ -48,7 +48,8 @@ def run(args: argparse.Namespace) -> int:
     if args.repeats > 0:
         tasks = args.tasks or sorted(models.tasks)
         result["repeated"] = ev.evaluate_repeated(
-            cohort, tasks, args.repeats, TrainConfig(max_epochs=args.max_epochs), args.seed)
+            cohort, tasks, args.repeats, TrainConfig(max_epochs=args.max_epochs), args.seed,
+            next(iter(models.tasks.values())).score)
     if args.json:
         print(json.dumps(result, indent=1))
     else:

@@ -9,6 +9,7 @@ from typing import Any
 
 from device import takefile
 from device.kinematics import PAPER_PREPROCESSING, PREPROCESSING_VERSION, REPRESENTATIONS
+from device.screening.statistic import FOCAL, MSE, SCORES
 from model_export.screening.architecture import Architecture
 
 
@@ -33,6 +34,9 @@ def add_parsers(subparsers: Any) -> None:
     p.add_argument("--preprocessing", choices=REPRESENTATIONS, default=PREPROCESSING_VERSION,
                    help=f"hand representation: {PREPROCESSING_VERSION} (the box's, "
                         f"default) or {PAPER_PREPROCESSING} (the paper's, as a baseline)")
+    p.add_argument("--score", choices=SCORES, default=FOCAL,
+                   help=f"what a hand is judged by: {FOCAL} (the box's, default) or {MSE} "
+                        "(the paper's whole-tensor mean squared error)")
     p.add_argument("--max-epochs", type=int, default=400)
     p.add_argument("--patience", type=int, default=40)
     p.add_argument("--width", type=int, default=Architecture.width)
@@ -55,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     config = TrainConfig(arch=Architecture(args.width, args.code_channels),
                          max_epochs=args.max_epochs, patience=args.patience)
     try:
-        card = train_all(cohort, args.out, args.tasks, config, args.seed)
+        card = train_all(cohort, args.out, args.tasks, config, args.seed, args.score)
     except cohort_mod.CohortError as exc:
         print(f"train: {exc}", file=sys.stderr)
         return 2

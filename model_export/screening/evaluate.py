@@ -15,7 +15,13 @@ from device.kinematics.prepare import DEFAULT_SETTINGS, Settings
 from device.screening import models as models_mod
 from device.screening.score import score_take
 from model_export.screening.cohort import Cohort, load
-from model_export.screening.fit import healthy_ids, int8_errors, provenance, train_task
+from model_export.screening.fit import (
+    healthy_ids,
+    int8_reconstructions,
+    provenance,
+    scores,
+    train_task,
+)
 from model_export.screening.metrics import TakeRecord, mean_sd, summarise
 from model_export.screening.train import TrainConfig
 
@@ -79,9 +85,10 @@ def float_agreement(models: models_mod.ModelSet, records: list[TakeRecord], task
     if not hands:
         return None
     x = np.stack(hands)
-    float_err = np.mean((model.predict(x, verbose=0) - x) ** 2, axis=(1, 2, 3))
-    int8_err, _ = int8_errors(models.tasks[task].path, x)
-    threshold = models.tasks[task].threshold
+    spec = models.tasks[task]
+    float_err = scores(spec.score, x, model.predict(x, verbose=0), spec.finger_norm)
+    int8_err = scores(spec.score, x, int8_reconstructions(spec.path, x), spec.finger_norm)
+    threshold = spec.threshold
     return {
         "hands": len(x),
         "decision_agreement": float(np.mean((float_err > threshold) == (int8_err > threshold))),
@@ -107,7 +114,7 @@ def evaluate_models(cohort: Cohort, models: models_mod.ModelSet, with_float: boo
 
 
 def evaluate_repeated(cohort: Cohort, tasks: list[int], repeats: int, config: TrainConfig,
-                      seed: int) -> dict[str, Any]:
+                      seed: int, score: str) -> dict[str, Any]:
     """The paper's protocol K times over: random 80/20 split of the healthy people, train,
     threshold from the int8 validation errors, specificity on the validation takes,
     sensitivity on every dystonic take."""
@@ -116,14 +123,16 @@ def evaluate_repeated(cohort: Cohort, tasks: list[int], repeats: int, config: Tr
         runs = []
         for r in range(repeats):
             with tempfile.TemporaryDirectory() as tmp:
-                entry = train_task(cohort, task, Path(tmp), config, seed + 1000 * r)
+                entry = train_task(cohort, task, Path(tmp), config, seed + 1000 * r, score)
                 path = Path(tmp) / entry["file"]
                 keep = set(entry["validation_participants"])
                 by_file: dict[str, dict[str, float]] = {}
                 samples = [s for s in cohort.samples[task]
                            if s.participant in keep
                            or cohort.group_of(s.participant) == "dystonic"]
-                errors, _ = int8_errors(path, np.stack([s.data for s in samples]))
+                x = np.stack([s.data for s in samples])
+                errors = scores(score, x, int8_reconstructions(path, x),
+                                entry["finger_window_norm"])
                 for s, e in zip(samples, errors, strict=True):
                     by_file.setdefault(s.file, {})[s.hand] = e / entry["threshold"]
                 records = []

@@ -21,6 +21,7 @@ from device.kinematics import N_SAMPLES
 from device.screening.explain import finger_time_error
 from device.screening.models import CARD_FILE, CARD_FORMAT
 from device.screening.runtime import TfliteModel
+from device.screening.statistic import FOCAL, finger_peaks, hand_score
 from model_export.screening.cohort import Cohort, CohortError, HandSample, split_participants
 from model_export.screening.export import to_int8_tflite
 from model_export.screening.train import TrainConfig, train
@@ -33,15 +34,14 @@ def model_file(task: int) -> str:
     return f"task{task:02d}.tflite"
 
 
-def int8_errors(path: Path, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-hand MSE and per-finger mean error of the int8 model on ``x``."""
+def int8_reconstructions(path: Path, x: np.ndarray) -> np.ndarray:
     runner = TfliteModel(path)
-    errors, fingers = [], []
-    for hand in x:
-        out = runner(hand)
-        errors.append(float(np.mean((out - hand) ** 2)))
-        fingers.append(finger_time_error(hand, out).mean(axis=1))
-    return np.asarray(errors), np.mean(fingers, axis=0)
+    return np.stack([runner(hand) for hand in x])
+
+
+def scores(kind: str, x: np.ndarray, recon: np.ndarray, finger_norm: np.ndarray | None
+           ) -> np.ndarray:
+    return np.array([hand_score(kind, a, b, finger_norm) for a, b in zip(x, recon, strict=True)])
 
 
 def provenance(cohort: Cohort) -> dict[str, Any]:
@@ -59,8 +59,8 @@ def healthy_ids(cohort: Cohort, samples: list[HandSample]) -> list[str]:
     return sorted({s.participant for s in samples if cohort.group_of(s.participant) == "healthy"})
 
 
-def train_task(cohort: Cohort, task: int, out: Path, config: TrainConfig, seed: int
-               ) -> dict[str, Any]:
+def train_task(cohort: Cohort, task: int, out: Path, config: TrainConfig, seed: int,
+               score: str = FOCAL) -> dict[str, Any]:
     samples = cohort.samples.get(task, [])
     ids = healthy_ids(cohort, samples)
     if len(ids) < 2:
@@ -76,7 +76,15 @@ def train_task(cohort: Cohort, task: int, out: Path, config: TrainConfig, seed: 
     write_bytes(path, to_int8_tflite(result.model, config.arch, x_train))
     (out / FLOAT_DIR).mkdir(exist_ok=True)
     result.model.save(out / FLOAT_DIR / f"task{task:02d}.keras")
-    errors, finger_mean = int8_errors(path, x_val)
+    # normalisers from the training hands, threshold from the held-out validation hands
+    train_recon = int8_reconstructions(path, x_train)
+    finger_norm = np.mean([finger_peaks(a, b) for a, b in zip(x_train, train_recon,
+                                                               strict=True)], axis=0)
+    val_recon = int8_reconstructions(path, x_val)
+    errors = scores(score, x_val, val_recon, finger_norm)
+    finger_mean = np.mean([finger_time_error(a, b).mean(axis=1)
+                           for a, b in zip(x_val, val_recon, strict=True)], axis=0)
+    mse = np.mean((val_recon - x_val) ** 2, axis=(1, 2, 3))
     mean, sd = float(errors.mean()), float(errors.std(ddof=1)) if len(errors) > 1 else 0.0
     return {
         "file": path.name,
@@ -84,13 +92,17 @@ def train_task(cohort: Cohort, task: int, out: Path, config: TrainConfig, seed: 
         "input_shape": [1, N_SAMPLES, 21, 3],
         "input_layout": "time, landmark (MediaPipe order), coordinate (x, y, z)",
         "preprocessing": cohort.settings.representation,
+        "score": score,
+        "finger_window_norm": [float(v) for v in finger_norm],
         "threshold": mean + 2.0 * sd,
-        "threshold_method": "mean + 2 SD of the int8 TFLite model's reconstruction errors "
-                            f"(MSE per hand) on the {len(errors)} held-out healthy "
-                            "validation hands",
+        "threshold_method": f"mean + 2 SD of the int8 TFLite model's {score} score "
+                            f"(device/screening/statistic.py) on the {len(errors)} held-out "
+                            "healthy validation hands",
         "validation_error_mean": mean,
         "validation_error_sd": sd,
         "validation_finger_error_mean": [float(v) for v in finger_mean],
+        "validation_mse_mean": float(mse.mean()),
+        "validation_mse_sd": float(mse.std(ddof=1)) if len(mse) > 1 else 0.0,
         "float_train_error": result.train_error,
         "float_validation_error": result.validation_error,
         "epochs": result.epochs,
@@ -103,11 +115,11 @@ def train_task(cohort: Cohort, task: int, out: Path, config: TrainConfig, seed: 
 
 
 def train_all(cohort: Cohort, out: Path, tasks: list[int], config: TrainConfig,
-              seed: int) -> dict[str, Any]:
+              seed: int, score: str = FOCAL) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     entries = {}
     for task in tasks:
-        entries[str(task)] = train_task(cohort, task, out, config, seed)
+        entries[str(task)] = train_task(cohort, task, out, config, seed, score)
     digest = hashlib.sha256()
     for task in tasks:
         digest.update((out / model_file(task)).read_bytes())
