@@ -181,7 +181,7 @@ def _plan_hand(hand: int, task: Task, times: np.ndarray, ioi: float, person: Per
                 hold += severity * pull * rng.uniform(0.0, 0.1)  # the digit sticks
                 velocity += severity * (rng.normal(0.0, 0.15) - 0.1 * pull)
             per_digit[digit].append((onset, onset + max(hold, 0.04), note, velocity))
-            point = keyboard.strike_point(note)
+            point = keyboard.strike_point(note, digit)
             xs.append(point[0] - rest_tips[digit, 0])
             ys.append(point[1] - rest_tips[digit, 1])
         keyframes.append((event_time, np.mean(xs), np.mean(ys)))
@@ -206,7 +206,7 @@ def _plan_hand(hand: int, task: Task, times: np.ndarray, ioi: float, person: Per
         heights = lift * (0.6 + 0.8 * velocity) * rng.uniform(0.8, 1.2, onset.size)
         strokes.append(Strokes(
             onset=onset, release=release,
-            point=keyboard.strike_point(notes) if notes.size else np.zeros((0, 3)),
+            point=keyboard.strike_point(notes, digit) if notes.size else np.zeros((0, 3)),
             descent=np.maximum(descent, 0.012), ascent=np.maximum(ascent, 0.012),
             lift=heights,
         ))
@@ -367,23 +367,35 @@ def hand_motion(plan_: TakePlan, hand: int, t: np.ndarray) -> HandMotion:
         curl = h.severity * drives[d] * (1.0 - weight)
         flexion = flexion + curl[:, None] * dystonia.MAX_CURL[d]
         curl_applied[:, d] = curl
-        for _ in range(4):  # never through the keys: raise the digit at its base joint
-            joints = wrist[:, None] + np.einsum("tij,tkj->tki", rot,
-                                                skeleton.digit_joints(frame, abduction,
-                                                                      flexion))
+        base = wrist + rot @ frame.base
+        rows = np.arange(t.size)
+
+        def place(flex: np.ndarray) -> np.ndarray:
+            local = skeleton.digit_joints(frame, abduction, flex)  # noqa: B023
+            return wrist[:, None] + np.einsum("tij,tkj->tki", rot, local)
+
+        joints = place(flexion)
+        for _ in range(8):  # never through the keys: the key pushes the digit up
             floor = keyboard.surface_height(joints[..., 0], joints[..., 1]) \
                 - keyboard.KEY_DIP * weight[:, None]
             below = floor - joints[..., 2]
             worst = below.argmax(axis=1)
-            depth_below = below[np.arange(t.size), worst]
-            if not np.any(depth_below > 1e-5):
+            depth_below = below[rows, worst]
+            if not np.any(depth_below > 0.0):
                 break
-            lever = np.linalg.norm(
-                joints[np.arange(t.size), worst] - (wrist + rot @ frame.base), axis=1)
-            flexion[:, 0] -= np.where(depth_below > 1e-5,
-                                      (depth_below + 2e-4) / np.maximum(lever, 0.01), 0.0)
+            # how the lowest joint rises as the base joint extends, and if it barely
+            # does (a digit curled under), open the distal joints instead
+            nudged = flexion.copy()
+            nudged[:, 0] -= 0.01
+            rise = (place(nudged)[rows, worst, 2] - joints[rows, worst, 2]) / 0.01
+            step = np.where(depth_below > 0.0, (depth_below + 2e-4) / np.maximum(
+                np.abs(rise), 0.005), 0.0)
+            use_base = rise > 0.005
+            flexion[:, 0] -= np.where(use_base, step, 0.0)
+            flexion[:, 1:] -= np.where(use_base, 0.0, step)[:, None]
+            joints = place(flexion)
         landmarks[:, list(skeleton.CHAINS[d][1:])] = joints
-        landmarks[:, skeleton.CHAINS[d][0]] = wrist + rot @ frame.base
+        landmarks[:, skeleton.CHAINS[d][0]] = base
     landmarks[:, 0] = wrist
     if hand == 0:
         landmarks[..., 0] = mirror_x(landmarks[..., 0])
