@@ -36,17 +36,19 @@ def _white_position(note: int) -> float:
     return 7 * octave + _WHITE_INDEX_IN_OCTAVE[pitch_class]
 
 
+def _centre(note: int) -> float:
+    if note % 12 in _BLACK_PITCH_CLASSES:
+        return (_white_position(note - 1) + 0.5) * WHITE_WIDTH
+    return _white_position(note) * WHITE_WIDTH
+
+
+_CENTRES = np.array([_centre(n) for n in range(128)])
+
+
 def key_x(note: int | np.ndarray) -> np.ndarray:
     """Centre of each key along the keyboard; a black key sits on the line between its
     two white neighbours."""
-    notes = np.atleast_1d(np.asarray(note, dtype=int))
-    out = np.empty(notes.shape, dtype=np.float64)
-    for i, n in enumerate(notes):
-        if n % 12 in _BLACK_PITCH_CLASSES:
-            out[i] = (_white_position(n - 1) + 0.5) * WHITE_WIDTH
-        else:
-            out[i] = _white_position(n) * WHITE_WIDTH
-    return out.reshape(np.shape(note))
+    return _CENTRES[np.asarray(note, dtype=int)]
 
 
 def strike_point(note: int | np.ndarray, digit: int | np.ndarray | None = None) -> np.ndarray:

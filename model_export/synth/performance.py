@@ -119,7 +119,7 @@ def _event_times(task: Task, person: Person, mode: str,
     if mode == "fixed":
         bpm = task.fixed_bpm * np.exp(rng.normal(0.0, 0.02))
     else:
-        slowing = 1.0 - 0.15 * person.severity  # dystonic hands cannot go as fast
+        slowing = 1.0 - 0.1 * person.severity  # dystonic hands cannot go quite as fast
         bpm = task.fixed_bpm * person.fastest_factor * slowing * np.exp(rng.normal(0.0, 0.04))
     ioi = task.beats_per_event * 60.0 / bpm
     n = task.n_events
@@ -196,14 +196,15 @@ def _plan_hand(hand: int, task: Task, times: np.ndarray, ioi: float, person: Per
         if onset.size > 1:  # a digit lifts before it strikes again
             gap_next = onset[1:] - onset[:-1]
             release[:-1] = np.minimum(release[:-1], onset[:-1] + 0.7 * gap_next)
-        free_before = np.concatenate([[descent_time], onset[1:] - release[:-1]])
+        free_before = np.concatenate([[1.0], onset[1:] - release[:-1]])
         free_after = np.concatenate([onset[1:] - release[:-1], [0.15]])
         descent = np.minimum(descent_time * rng.uniform(0.85, 1.15, onset.size),
                              0.45 * free_before)
         ascent = np.minimum(0.08 * rng.uniform(0.85, 1.15, onset.size), 0.45 * free_after)
         notes = np.array([i[2] for i in items], dtype=int)
         velocity = np.clip(np.array([i[3] for i in items]), 0.02, 1.0)
-        heights = lift * (0.6 + 0.8 * velocity) * rng.uniform(0.8, 1.2, onset.size)
+        room = np.clip(free_before / 0.3, 0.3, 1.0)  # little time, little lift
+        heights = lift * room * (0.6 + 0.8 * velocity) * rng.uniform(0.8, 1.2, onset.size)
         strokes.append(Strokes(
             onset=onset, release=release,
             point=keyboard.strike_point(notes, digit) if notes.size else np.zeros((0, 3)),
@@ -345,13 +346,15 @@ def hand_motion(plan_: TakePlan, hand: int, t: np.ndarray) -> HandMotion:
             out[:, d] = (1.0 - weight)[:, None] * hover[:, d] + weight[:, None] * point
         return out
 
+    curves = [reach.length_curve(frame.links, h.coupling) for frame in h.frames]
     # the arm carries the hand where the playing digits cannot reach on their own
     for _ in range(4):
         target = targets()
         shift = np.zeros((t.size, 3))
         for d, frame in enumerate(h.frames):
             local = np.einsum("tji,tj->ti", rot, target[:, d] - wrist)
-            abduction, flexion = reach.solve(frame, local, h.coupling, MAX_ABDUCTION[d])
+            abduction, flexion = reach.solve(frame, local, h.coupling, MAX_ABDUCTION[d],
+                                             curves[d])
             tip = wrist + np.einsum("tij,tj->ti", rot,
                                     skeleton.digit_joints(frame, abduction, flexion)[:, -1])
             shift += striking[:, d, None] * (target[:, d] - tip)
@@ -363,7 +366,8 @@ def hand_motion(plan_: TakePlan, hand: int, t: np.ndarray) -> HandMotion:
     for d, frame in enumerate(h.frames):
         weight = paths[d][0]
         local = np.einsum("tji,tj->ti", rot, target[:, d] - wrist)
-        abduction, flexion = reach.solve(frame, local, h.coupling, MAX_ABDUCTION[d])
+        abduction, flexion = reach.solve(frame, local, h.coupling, MAX_ABDUCTION[d],
+                                         curves[d])
         curl = h.severity * drives[d] * (1.0 - weight)
         flexion = flexion + curl[:, None] * dystonia.MAX_CURL[d]
         curl_applied[:, d] = curl
