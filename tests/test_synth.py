@@ -191,3 +191,11 @@ def test_cli_rejects_an_unknown_task(capsys) -> None:
                   "--tasks", "1,12"])
     assert exit_.value.code == 2
     assert "no task 12" in capsys.readouterr().err
+
+
+def test_cli_refuses_an_output_that_is_a_file(tmp_path, capsys) -> None:
+    target = tmp_path / "cohort"
+    target.write_text("not a directory")
+    assert cli.main(["synth", "--out", str(target), "--healthy", "1", "--dystonic", "0",
+                     "--seed", "1", "--tasks", "1"]) == 2
+    assert "not a directory" in capsys.readouterr().err
