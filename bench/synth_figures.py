@@ -173,7 +173,7 @@ def tracker_figure(out: Path) -> None:
     noise and lost frames, healthy against marked middle+ring+little dystonia."""
     fig, axes = plt.subplots(1, 2, figsize=(8.0, 2.6), dpi=100, sharey=True)
     for ax, (title, p) in zip(axes, (("healthy", pianist()),
-                                     ("middle+ring+little, severity 0.8",
+                                     ("middle+ring+little 0.8",
                                       pianist("middle+ring+little", 0.8))), strict=True):
         take, motions = play(p, 3, mode="fastest")
         rng = np.random.default_rng(3)
@@ -183,7 +183,7 @@ def tracker_figure(out: Path) -> None:
         for d in range(5):
             ax.plot(t, seen[:, skeleton.TIPS[d], 1], color=DIGIT_COLOURS[d], lw=0.8,
                     label=DIGIT_NAMES[d])
-        ax.set_title(f"task 3 fastest, right tips as landmarks: {title}", fontsize=8)
+        ax.set_title(f"task 3 fastest, right fingertips: {title}", fontsize=8)
         ax.set_xlabel("time from first onset, s", fontsize=8)
         ax.tick_params(labelsize=7)
     axes[0].set_ylabel("image y (0 top, 1 bottom)", fontsize=8)
