@@ -199,3 +199,13 @@ def test_cli_refuses_an_output_that_is_a_file(tmp_path, capsys) -> None:
     assert cli.main(["synth", "--out", str(target), "--healthy", "1", "--dystonic", "0",
                      "--seed", "1", "--tasks", "1"]) == 2
     assert "not a directory" in capsys.readouterr().err
+
+
+def test_the_hand_is_a_function_of_time_alone() -> None:
+    """Evaluating a take at a few instants (as the onset test does) gives the same hand as
+    the whole frame grid."""
+    take = plan(someone("dystonic", 3, severity=0.8), 4)
+    grid = performance.hand_motion(take, 1, take.t).landmarks
+    picked = np.arange(0, take.t.size, 37)
+    single = performance.hand_motion(take, 1, take.t[picked]).landmarks
+    assert np.allclose(grid[picked], single, atol=1e-9)

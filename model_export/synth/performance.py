@@ -254,9 +254,8 @@ def plan(task: Task, person: Person, dynamics: str, mode: str,
     t = clock + keys[:, 1].min() - lead + period * np.arange(n) \
         + rng.normal(0.0, 0.0002, n)  # capture timestamps wobble slightly
     keys[:, 1:3] += clock
-    shifted = tuple(_shift(h, clock) for h in hands)
     return TakePlan(task=task.number, tempo_bpm=bpm, t=t, keys=keys,
-                    hands=shifted)  # type: ignore[arg-type]
+                    hands=(_shift(hands[0], clock), _shift(hands[1], clock)))
 
 
 def _shift(hand: HandPlan, clock: float) -> HandPlan:
@@ -321,7 +320,9 @@ def hand_motion(plan_: TakePlan, hand: int, t: np.ndarray) -> HandMotion:
         h.wrist_height + sway[:, 2]
         - h.bob * np.exp(-0.5 * ((t[:, None] - h.onsets[None]) / 0.06) ** 2).sum(axis=1),
     ], axis=1)
-    velocity_x = np.gradient(wrist[:, 0], t) if t.size > 1 else np.zeros_like(t)
+    step = 0.01  # the hand turns a little towards where it travels
+    velocity_x = (_smoothed(t + step, key_t, h.keyframes[:, 1], h.placement_sigma)
+                  - _smoothed(t - step, key_t, h.keyframes[:, 1], h.placement_sigma)) / (2 * step)
     angles[:, 0] += 0.05 * np.clip(velocity_x, -1.0, 1.0)
     if h.wrist_drive is not None:
         angles[:, 1] += h.severity * h.wrist_drive(t) * dystonia.MAX_WRIST_FLEXION
