@@ -149,19 +149,8 @@ def write(path: Path | str, take: Take) -> Path:
         "meta": np.array(json.dumps(take.meta, sort_keys=True)),
     }
     with atomic_open(path) as handle:
-        _write_npz(handle, arrays)
+        np.savez_compressed(handle, **arrays)
     return path
-
-
-def _write_npz(handle: Any, arrays: dict[str, np.ndarray]) -> None:
-    """A compressed .npz like ``np.savez_compressed`` but reproducible: every member gets a
-    fixed timestamp, so the same arrays always give the same bytes."""
-    with zipfile.ZipFile(handle, mode="w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for name, value in arrays.items():
-            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            with archive.open(info, "w", force_zip64=True) as member:
-                np.lib.format.write_array(member, np.asanyarray(value), allow_pickle=False)
 
 
 def _scalar(path: Path | str, data: Any, key: str, kind: str) -> Any:

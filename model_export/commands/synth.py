@@ -59,9 +59,18 @@ def run(args: argparse.Namespace) -> int:
     if args.takes_per_condition == 0:
         print("model_export synth: --takes-per-condition must be at least 1", file=sys.stderr)
         return 2
+    if args.out.exists() and not args.out.is_dir():
+        print(f"model_export synth: --out {args.out} exists and is not a directory",
+              file=sys.stderr)
+        return 2
     start = time.perf_counter()
-    written = write_cohort(args.out, args.healthy, args.dystonic, args.seed, args.tasks,
-                           args.takes_per_condition, max(args.workers, 1))
+    try:
+        written = write_cohort(args.out, args.healthy, args.dystonic, args.seed, args.tasks,
+                               args.takes_per_condition, max(args.workers, 1))
+    except OSError as exc:
+        print(f"model_export synth: cannot write the cohort to {args.out}: {exc}",
+              file=sys.stderr)
+        return 2
     print(f"wrote {len(written)} takes of {args.healthy + args.dystonic} participants and "
           f"participants.tsv to {args.out} in {time.perf_counter() - start:.1f} s")
     return 0

@@ -24,8 +24,8 @@ FIELD_OF_VIEW_DEG = 78.0
 FOCAL_PX = IMAGE_SIZE[0] / 2 / np.tan(np.radians(FIELD_OF_VIEW_DEG) / 2)
 LOOK_AT_Y = 0.0  # the front edge of the white keys is under the image centre
 TIP_NOISE_GAIN = np.ones(21)
-TIP_NOISE_GAIN[[4, 8, 12, 16, 20]] = 1.6
-TIP_NOISE_GAIN[[3, 7, 11, 15, 19]] = 1.25
+TIP_NOISE_GAIN[[4, 8, 12, 16, 20]] = 1.3
+TIP_NOISE_GAIN[[3, 7, 11, 15, 19]] = 1.15
 
 
 def _mount_rotation(camera: Camera) -> np.ndarray:
@@ -66,8 +66,8 @@ class Tracker:
     @classmethod
     def sample(cls, rng: np.random.Generator) -> Tracker:
         return cls(
-            jitter=rng.uniform(0.004, 0.009), correlation=rng.uniform(0.3, 0.6),
-            box_jitter=rng.uniform(0.002, 0.006), depth_gain=rng.uniform(1.5, 3.0),
+            jitter=rng.uniform(0.003, 0.0075), correlation=rng.uniform(0.3, 0.6),
+            box_jitter=rng.uniform(0.0015, 0.004), depth_gain=rng.uniform(1.5, 3.0),
             miss_rate=rng.choice([0.0, rng.uniform(0.0005, 0.006)], p=[0.4, 0.6]),
             miss_length=rng.uniform(1.5, 6.0),
         )

@@ -62,21 +62,26 @@ def make_take(job: Job) -> takefile.Take:
     key = (job.index, job.task, DYNAMICS.index(job.dynamics), TEMPO_MODES.index(job.mode),
            job.repetition)
     rng = np.random.default_rng(np.random.SeedSequence(job.seed, spawn_key=key))
-    task = protocol.load().task(job.task)
-    plan = performance.plan(task, job.person, job.dynamics, job.mode, rng)
+    return render(protocol.load().task(job.task), job.person, job.dynamics, job.mode, rng,
+                  job.seed)
+
+
+def render(task: protocol.Task, person: Person, dynamics: str, mode: str,
+           rng: np.random.Generator, seed: int) -> takefile.Take:
+    """One take of ``task`` as the camera and the landmark tracker would record it."""
+    plan = performance.plan(task, person, dynamics, mode, rng)
     hands = []
     for hand in (0, 1):
         world = performance.hand_motion(plan, hand, plan.t).landmarks
-        image = camera.project(world, job.person.camera)
+        image = camera.project(world, person.camera)
         hands.append(camera.observe(image, camera.Tracker.sample(rng), rng))
     meta = {
-        "tempo_bpm": task.fixed_bpm if job.mode == "fixed" else round(plan.tempo_bpm, 1),
-        "tempo_mode": job.mode, "dynamics": job.dynamics,
-        "participant": job.person.participant, "source": "synthetic",
-        "generator": GENERATOR_VERSION, "seed": job.seed,
+        "tempo_bpm": task.fixed_bpm if mode == "fixed" else round(plan.tempo_bpm, 1),
+        "tempo_mode": mode, "dynamics": dynamics, "participant": person.participant,
+        "source": "synthetic", "generator": GENERATOR_VERSION, "seed": seed,
     }
     return takefile.Take(
-        task=job.task, t=plan.t, landmarks=np.stack(hands, axis=1).astype(np.float32),
+        task=task.number, t=plan.t, landmarks=np.stack(hands, axis=1).astype(np.float32),
         image_size=camera.IMAGE_SIZE, keys=plan.keys, meta=meta,
     )
 

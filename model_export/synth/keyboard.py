@@ -19,6 +19,8 @@ KEY_DIP = 0.010  # how far a key travels down
 WHITE_STRIKE_Y = 0.045  # where a fingertip usually meets a white key
 BLACK_STRIKE_Y = 0.115  # ... and a black key (black keys span y 0.055..0.150)
 MIRROR_NOTE = 56
+# long fingers strike deeper into the key than the thumb and the little finger
+DIGIT_DEPTH = (-0.018, 0.004, 0.012, 0.008, -0.008)
 
 _BLACK_PITCH_CLASSES = (1, 3, 6, 8, 10)
 _WHITE_INDEX_IN_OCTAVE = {0: 0, 2: 1, 4: 2, 5: 3, 7: 4, 9: 5, 11: 6}
@@ -34,24 +36,28 @@ def _white_position(note: int) -> float:
     return 7 * octave + _WHITE_INDEX_IN_OCTAVE[pitch_class]
 
 
+def _centre(note: int) -> float:
+    if note % 12 in _BLACK_PITCH_CLASSES:
+        return (_white_position(note - 1) + 0.5) * WHITE_WIDTH
+    return _white_position(note) * WHITE_WIDTH
+
+
+_CENTRES = np.array([_centre(n) for n in range(128)])
+
+
 def key_x(note: int | np.ndarray) -> np.ndarray:
     """Centre of each key along the keyboard; a black key sits on the line between its
     two white neighbours."""
-    notes = np.atleast_1d(np.asarray(note, dtype=int))
-    out = np.empty(notes.shape, dtype=np.float64)
-    for i, n in enumerate(notes):
-        if n % 12 in _BLACK_PITCH_CLASSES:
-            out[i] = (_white_position(n - 1) + 0.5) * WHITE_WIDTH
-        else:
-            out[i] = _white_position(n) * WHITE_WIDTH
-    return out.reshape(np.shape(note))
+    return _CENTRES[np.asarray(note, dtype=int)]
 
 
-def strike_point(note: int | np.ndarray) -> np.ndarray:
-    """(..., 3): where a fingertip meets the key at rest (top surface, usual depth)."""
+def strike_point(note: int | np.ndarray, digit: int | np.ndarray | None = None) -> np.ndarray:
+    """(..., 3): where a fingertip meets the key at rest (top surface, the usual depth for
+    that digit, 0 thumb .. 4 little; a middle depth when ``digit`` is None)."""
     black = is_black(note)
+    depth = 0.0 if digit is None else np.asarray(DIGIT_DEPTH)[np.asarray(digit)]
     return np.stack(
-        [key_x(note), np.where(black, BLACK_STRIKE_Y, WHITE_STRIKE_Y),
+        [key_x(note), np.where(black, BLACK_STRIKE_Y, WHITE_STRIKE_Y) + depth,
          np.where(black, BLACK_HEIGHT, 0.0)], axis=-1,
     )
 

@@ -119,7 +119,7 @@ def _event_times(task: Task, person: Person, mode: str,
     if mode == "fixed":
         bpm = task.fixed_bpm * np.exp(rng.normal(0.0, 0.02))
     else:
-        slowing = 1.0 - 0.15 * person.severity  # dystonic hands cannot go as fast
+        slowing = 1.0 - 0.1 * person.severity  # dystonic hands cannot go quite as fast
         bpm = task.fixed_bpm * person.fastest_factor * slowing * np.exp(rng.normal(0.0, 0.04))
     ioi = task.beats_per_event * 60.0 / bpm
     n = task.n_events
@@ -181,7 +181,7 @@ def _plan_hand(hand: int, task: Task, times: np.ndarray, ioi: float, person: Per
                 hold += severity * pull * rng.uniform(0.0, 0.1)  # the digit sticks
                 velocity += severity * (rng.normal(0.0, 0.15) - 0.1 * pull)
             per_digit[digit].append((onset, onset + max(hold, 0.04), note, velocity))
-            point = keyboard.strike_point(note)
+            point = keyboard.strike_point(note, digit)
             xs.append(point[0] - rest_tips[digit, 0])
             ys.append(point[1] - rest_tips[digit, 1])
         keyframes.append((event_time, np.mean(xs), np.mean(ys)))
@@ -196,17 +196,18 @@ def _plan_hand(hand: int, task: Task, times: np.ndarray, ioi: float, person: Per
         if onset.size > 1:  # a digit lifts before it strikes again
             gap_next = onset[1:] - onset[:-1]
             release[:-1] = np.minimum(release[:-1], onset[:-1] + 0.7 * gap_next)
-        free_before = np.concatenate([[descent_time], onset[1:] - release[:-1]])
+        free_before = np.concatenate([[1.0], onset[1:] - release[:-1]])
         free_after = np.concatenate([onset[1:] - release[:-1], [0.15]])
         descent = np.minimum(descent_time * rng.uniform(0.85, 1.15, onset.size),
                              0.45 * free_before)
         ascent = np.minimum(0.08 * rng.uniform(0.85, 1.15, onset.size), 0.45 * free_after)
         notes = np.array([i[2] for i in items], dtype=int)
         velocity = np.clip(np.array([i[3] for i in items]), 0.02, 1.0)
-        heights = lift * (0.6 + 0.8 * velocity) * rng.uniform(0.8, 1.2, onset.size)
+        room = np.clip(free_before / 0.3, 0.3, 1.0)  # little time, little lift
+        heights = lift * room * (0.6 + 0.8 * velocity) * rng.uniform(0.8, 1.2, onset.size)
         strokes.append(Strokes(
             onset=onset, release=release,
-            point=keyboard.strike_point(notes) if notes.size else np.zeros((0, 3)),
+            point=keyboard.strike_point(notes, digit) if notes.size else np.zeros((0, 3)),
             descent=np.maximum(descent, 0.012), ascent=np.maximum(ascent, 0.012),
             lift=heights,
         ))
@@ -253,9 +254,8 @@ def plan(task: Task, person: Person, dynamics: str, mode: str,
     t = clock + keys[:, 1].min() - lead + period * np.arange(n) \
         + rng.normal(0.0, 0.0002, n)  # capture timestamps wobble slightly
     keys[:, 1:3] += clock
-    shifted = tuple(_shift(h, clock) for h in hands)
     return TakePlan(task=task.number, tempo_bpm=bpm, t=t, keys=keys,
-                    hands=shifted)  # type: ignore[arg-type]
+                    hands=(_shift(hands[0], clock), _shift(hands[1], clock)))
 
 
 def _shift(hand: HandPlan, clock: float) -> HandPlan:
@@ -320,7 +320,9 @@ def hand_motion(plan_: TakePlan, hand: int, t: np.ndarray) -> HandMotion:
         h.wrist_height + sway[:, 2]
         - h.bob * np.exp(-0.5 * ((t[:, None] - h.onsets[None]) / 0.06) ** 2).sum(axis=1),
     ], axis=1)
-    velocity_x = np.gradient(wrist[:, 0], t) if t.size > 1 else np.zeros_like(t)
+    step = 0.01  # the hand turns a little towards where it travels
+    velocity_x = (_smoothed(t + step, key_t, h.keyframes[:, 1], h.placement_sigma)
+                  - _smoothed(t - step, key_t, h.keyframes[:, 1], h.placement_sigma)) / (2 * step)
     angles[:, 0] += 0.05 * np.clip(velocity_x, -1.0, 1.0)
     if h.wrist_drive is not None:
         angles[:, 1] += h.severity * h.wrist_drive(t) * dystonia.MAX_WRIST_FLEXION
@@ -345,13 +347,15 @@ def hand_motion(plan_: TakePlan, hand: int, t: np.ndarray) -> HandMotion:
             out[:, d] = (1.0 - weight)[:, None] * hover[:, d] + weight[:, None] * point
         return out
 
+    curves = [reach.length_curve(frame.links, h.coupling) for frame in h.frames]
     # the arm carries the hand where the playing digits cannot reach on their own
     for _ in range(4):
         target = targets()
         shift = np.zeros((t.size, 3))
         for d, frame in enumerate(h.frames):
             local = np.einsum("tji,tj->ti", rot, target[:, d] - wrist)
-            abduction, flexion = reach.solve(frame, local, h.coupling, MAX_ABDUCTION[d])
+            abduction, flexion = reach.solve(frame, local, h.coupling, MAX_ABDUCTION[d],
+                                             curves[d])
             tip = wrist + np.einsum("tij,tj->ti", rot,
                                     skeleton.digit_joints(frame, abduction, flexion)[:, -1])
             shift += striking[:, d, None] * (target[:, d] - tip)
@@ -363,27 +367,40 @@ def hand_motion(plan_: TakePlan, hand: int, t: np.ndarray) -> HandMotion:
     for d, frame in enumerate(h.frames):
         weight = paths[d][0]
         local = np.einsum("tji,tj->ti", rot, target[:, d] - wrist)
-        abduction, flexion = reach.solve(frame, local, h.coupling, MAX_ABDUCTION[d])
+        abduction, flexion = reach.solve(frame, local, h.coupling, MAX_ABDUCTION[d],
+                                         curves[d])
         curl = h.severity * drives[d] * (1.0 - weight)
         flexion = flexion + curl[:, None] * dystonia.MAX_CURL[d]
         curl_applied[:, d] = curl
-        for _ in range(4):  # never through the keys: raise the digit at its base joint
-            joints = wrist[:, None] + np.einsum("tij,tkj->tki", rot,
-                                                skeleton.digit_joints(frame, abduction,
-                                                                      flexion))
+        base = wrist + rot @ frame.base
+        rows = np.arange(t.size)
+
+        def place(flex: np.ndarray) -> np.ndarray:
+            local = skeleton.digit_joints(frame, abduction, flex)  # noqa: B023
+            return wrist[:, None] + np.einsum("tij,tkj->tki", rot, local)
+
+        joints = place(flexion)
+        for _ in range(8):  # never through the keys: the key pushes the digit up
             floor = keyboard.surface_height(joints[..., 0], joints[..., 1]) \
                 - keyboard.KEY_DIP * weight[:, None]
             below = floor - joints[..., 2]
             worst = below.argmax(axis=1)
-            depth_below = below[np.arange(t.size), worst]
-            if not np.any(depth_below > 1e-5):
+            depth_below = below[rows, worst]
+            if not np.any(depth_below > 0.0):
                 break
-            lever = np.linalg.norm(
-                joints[np.arange(t.size), worst] - (wrist + rot @ frame.base), axis=1)
-            flexion[:, 0] -= np.where(depth_below > 1e-5,
-                                      (depth_below + 2e-4) / np.maximum(lever, 0.01), 0.0)
+            # how the lowest joint rises as the base joint extends, and if it barely
+            # does (a digit curled under), open the distal joints instead
+            nudged = flexion.copy()
+            nudged[:, 0] -= 0.01
+            rise = (place(nudged)[rows, worst, 2] - joints[rows, worst, 2]) / 0.01
+            step = np.where(depth_below > 0.0, (depth_below + 2e-4) / np.maximum(
+                np.abs(rise), 0.005), 0.0)
+            use_base = rise > 0.005
+            flexion[:, 0] -= np.where(use_base, step, 0.0)
+            flexion[:, 1:] -= np.where(use_base, 0.0, step)[:, None]
+            joints = place(flexion)
         landmarks[:, list(skeleton.CHAINS[d][1:])] = joints
-        landmarks[:, skeleton.CHAINS[d][0]] = wrist + rot @ frame.base
+        landmarks[:, skeleton.CHAINS[d][0]] = base
     landmarks[:, 0] = wrist
     if hand == 0:
         landmarks[..., 0] = mirror_x(landmarks[..., 0])

@@ -70,7 +70,7 @@ def sample(participant: str, group: str, rng: np.random.Generator) -> Person:
         coupling=rng.uniform(0.6, 0.8), rest_flexion=rest,
         wrist_height=rng.uniform(0.045, 0.075), wrist_pitch=np.radians(rng.normal(-6, 4)),
         wrist_roll=np.radians(rng.normal(4, 3)), hover=rng.uniform(0.006, 0.018),
-        lift={"pp": rng.uniform(0.004, 0.012), "ff": rng.uniform(0.018, 0.035)},
+        lift={"pp": rng.uniform(0.003, 0.008), "ff": rng.uniform(0.010, 0.022)},
         velocity={"pp": rng.uniform(0.18, 0.35), "ff": rng.uniform(0.72, 0.9)},
         jitter=rng.uniform(0.005, 0.016), fastest_factor=rng.uniform(1.4, 2.0),
         legato=rng.uniform(0.85, 1.0), camera=camera,

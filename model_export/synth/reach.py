@@ -22,12 +22,18 @@ def chain_in_plane(links: np.ndarray, distal: np.ndarray, coupling: float) -> np
     return np.stack([(links * np.cos(angles)).sum(-1), (links * np.sin(angles)).sum(-1)], -1)
 
 
+def length_curve(links: np.ndarray, coupling: float) -> np.ndarray:
+    """Distance from base to tip along the distal-flexion grid (decreasing)."""
+    tips = chain_in_plane(links, _GRID, coupling)
+    return np.hypot(tips[:, 0], tips[:, 1])
+
+
 def solve(frame: DigitFrame, target: np.ndarray, coupling: float,
-          max_abduction: float) -> tuple[np.ndarray, np.ndarray]:
+          max_abduction: float, curve: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Abduction (T,) and flexions (T, 3) that bring the tip to ``target`` (T, 3), hand frame.
 
     Targets out of reach are met as closely as the chain allows (straightened, or
-    abduction at its limit).
+    abduction at its limit). ``curve`` is ``length_curve`` of the digit, if already known.
     """
     q = target - frame.base
     along = q @ frame.forward
@@ -38,8 +44,7 @@ def solve(frame: DigitFrame, target: np.ndarray, coupling: float,
     reach_fwd = np.einsum("ij,ij->i", q, forward)
     reach_down = -(q @ frame.normal)
     distance = np.hypot(reach_fwd, reach_down)
-    tips = chain_in_plane(frame.links, _GRID, coupling)
-    lengths = np.hypot(tips[:, 0], tips[:, 1])  # decreasing along the grid
+    lengths = length_curve(frame.links, coupling) if curve is None else curve
     distal = np.interp(distance, lengths[::-1], _GRID[::-1])
     tip = chain_in_plane(frame.links, distal, coupling)
     base = np.arctan2(reach_down, reach_fwd) - np.arctan2(tip[:, 1], tip[:, 0])

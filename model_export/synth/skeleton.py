@@ -3,7 +3,9 @@
 Hand frame, for a right hand palm down: x towards the little finger, y along the middle
 finger, z out of the back of the hand; origin at the wrist landmark. A left hand is the
 mirror image, made by the caller. Lengths are fractions of hand length (wrist crease to
-middle fingertip) after Buchholz, Armstrong & Goldstein (1992), J. Biomech. 25:149.
+middle fingertip) after Buchholz, Armstrong & Goldstein (1992), J. Biomech. 25:149, with the
+thumb shortened and the knuckles spread to where MediaPipe puts its landmarks (checked
+against MediaPipe on a real video: bench/synth_realism.py).
 
 Each digit is a chain of three links from a base (the MCP joint of a finger, the CMC joint
 of the thumb) with one abduction angle about the base's normal and three flexion angles
@@ -26,7 +28,7 @@ BONES = ((0, 1), (0, 5), (0, 9), (0, 13), (0, 17),
 # link lengths / hand length: thumb metacarpal, proximal, distal; fingers proximal,
 # middle, distal phalanx
 LINKS = np.array([
-    [0.251, 0.196, 0.158],
+    [0.205, 0.180, 0.140],
     [0.245, 0.143, 0.097],
     [0.266, 0.170, 0.108],
     [0.244, 0.165, 0.107],
@@ -35,10 +37,10 @@ LINKS = np.array([
 # base positions / hand length in the hand frame (thumb CMC, then the MCP joints)
 BASES = np.array([
     [-0.090, 0.090, -0.035],
-    [-0.095, 0.440, -0.010],
+    [-0.125, 0.440, -0.010],
     [0.000, 0.456, 0.000],
-    [0.082, 0.432, -0.008],
-    [0.155, 0.392, -0.025],
+    [0.108, 0.432, -0.008],
+    [0.220, 0.395, -0.025],
 ])
 # rest direction of each digit in the palm plane (degrees from the y axis towards x)
 SPLAY_DEG = np.array([-48.0, -7.0, 0.0, 6.0, 14.0])
