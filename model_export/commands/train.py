@@ -39,6 +39,8 @@ def add_parsers(subparsers: Any) -> None:
                         "(the paper's whole-tensor mean squared error)")
     p.add_argument("--max-epochs", type=int, default=400)
     p.add_argument("--patience", type=int, default=40)
+    p.add_argument("--augment-copies", type=int, default=3,
+                   help="augmented copies of each training hand per epoch")
     p.add_argument("--width", type=int, default=Architecture.width)
     p.add_argument("--code-channels", type=int, default=Architecture.code_channels)
     p.set_defaults(func=run)
@@ -57,7 +59,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"train: {exc}", file=sys.stderr)
         return 2
     config = TrainConfig(arch=Architecture(args.width, args.code_channels),
-                         max_epochs=args.max_epochs, patience=args.patience)
+                         max_epochs=args.max_epochs, patience=args.patience,
+                         augment_copies=args.augment_copies)
     try:
         card = train_all(cohort, args.out, args.tasks, config, args.seed, args.score)
     except cohort_mod.CohortError as exc:
