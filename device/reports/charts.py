@@ -98,8 +98,8 @@ def _fmt(value: float) -> str:
 
 def score_chart(error: float, norm: TaskNorm, title: str) -> str:
     """A hand's reconstruction error against the task's healthy validation distribution."""
-    width, height = 520, 260
-    left, right, top, bottom = 56, 20, 40, 62
+    width, height = 400, 250
+    left, right, top, bottom = 34, 14, 34, 66
     mean, sd = norm.validation_error_mean, max(norm.validation_error_sd, 1e-12)
     z = (error - mean) / sd
     low = max(0.0, mean - 4 * sd)
@@ -113,7 +113,7 @@ def score_chart(error: float, norm: TaskNorm, title: str) -> str:
     peak = 1.0 / (sd * math.sqrt(2 * math.pi))
 
     def py(density: float) -> float:
-        return top + plot_h - density / peak * plot_h * 0.9
+        return top + plot_h - density / peak * plot_h * 0.75
 
     points = []
     for i in range(121):
@@ -121,40 +121,42 @@ def score_chart(error: float, norm: TaskNorm, title: str) -> str:
         density = peak * math.exp(-0.5 * ((value - mean) / sd) ** 2)
         points.append(f"{px(value):.1f},{py(density):.1f}")
     base = top + plot_h
-    body = [_text(width / 2, 20, title, 13, "middle", "bold")]
+    body = [_text(width / 2, 18, title, 14, "middle", "bold")]
     body.append(f'<polygon points="{px(low):.1f},{base:.1f} {" ".join(points)} '
                 f'{px(high):.1f},{base:.1f}" fill="{SKY}" fill-opacity="0.35" stroke="{BLUE}" '
                 'stroke-width="1.5"/>')
     body.append(_line(left, base, left + plot_w, base))
-    for tick in _nice_ticks(low, high):
+    for tick in _nice_ticks(low, high, 4):
         body.append(_line(px(tick), base, px(tick), base + 4))
-        body.append(_text(px(tick), base + 16, _fmt(tick), 10, "middle"))
-    body.append(_text(left + plot_w / 2, base + 32, "reconstruction error (mean squared, "
-                      "normalised hand coordinates)", 11, "middle"))
-    body.append(_text(16, top + plot_h / 2, "healthy hands", 11, "middle", rotate=True))
+        body.append(_text(px(tick), base + 16, _fmt(tick), 11, "middle"))
+    body.append(_text(left + plot_w / 2, base + 32, "reconstruction error (mean squared)", 12,
+                      "middle"))
+    body.append(_text(14, top + plot_h / 2, "healthy hands", 12, "middle", rotate=True))
     tx = px(norm.threshold)
-    body.append(_line(tx, top, tx, base, BLACK, 1.5, "5,3"))
-    body.append(_text(tx + 4, top + 10, "threshold (mean + 2 SD)", 10))
+    body.append(_line(tx, top + 22, tx, base, BLACK, 1.5, "5,3"))
+    body.append(_text(tx - 4, base - 6, "threshold", 11, "end"))
     abnormal = error > norm.threshold
     colour = VERMILLION if abnormal else BLUE
     verdict = "abnormal" if abnormal else "normal"
-    off_scale = error > high
     mx = px(min(error, high))
-    body.append(_line(mx, top + 14, mx, base, colour, 3))
-    body.append(f'<circle cx="{mx:.1f}" cy="{top + 14:.1f}" r="5" fill="{colour}"/>')
-    label = f"this hand: {_fmt(error)} ({verdict}, {error / norm.threshold:.2f} x threshold)"
-    if off_scale:
-        label = f"this hand: {_fmt(error)}, {verdict}, {z:.0f} SD above the healthy mean >>"
-    anchor = "end" if mx > left + plot_w / 2 else "start"
-    body.append(_text(mx + (-7 if anchor == "end" else 7), top + 30, label, 11, anchor, "bold",
+    body.append(_line(mx, top + 6, mx, base, colour, 3))
+    body.append(f'<circle cx="{mx:.1f}" cy="{top + 6:.1f}" r="5" fill="{colour}"/>')
+    if error > high:
+        detail = f"off scale: {z:.0f} SD above healthy >>"
+    else:
+        detail = f"{error / norm.threshold:.2f} x threshold"
+    anchor, dx = ("end", -8) if mx > left + plot_w / 2 else ("start", 8)
+    body.append(_text(mx + dx, top + 10, f"this hand: {verdict}", 13, anchor, "bold", colour))
+    body.append(_text(mx + dx, top + 25, f"{_fmt(error)}, {detail}", 11, anchor, "normal",
                       colour))
-    body.append(f'<rect x="{left}" y="{height - 16}" width="12" height="10" fill="{SKY}" '
+    legend = height - 12
+    body.append(f'<rect x="{left}" y="{legend - 9}" width="12" height="10" fill="{SKY}" '
                 f'fill-opacity="0.35" stroke="{BLUE}"/>')
-    body.append(_text(left + 16, height - 7, "healthy validation hands (normal fit)", 10))
-    body.append(_line(left + 230, height - 11, left + 250, height - 11, BLACK, 1.5, "5,3"))
-    body.append(_text(left + 254, height - 7, "threshold", 10))
-    body.append(_line(left + 310, height - 11, left + 330, height - 11, colour, 3))
-    body.append(_text(left + 334, height - 7, "this hand", 10))
+    body.append(_text(left + 16, legend, "healthy (normal fit)", 11))
+    body.append(_line(left + 140, legend - 4, left + 160, legend - 4, BLACK, 1.5, "5,3"))
+    body.append(_text(left + 164, legend, "mean + 2 SD", 11))
+    body.append(_line(left + 250, legend - 4, left + 270, legend - 4, colour, 3))
+    body.append(_text(left + 274, legend, "this hand", 11))
     desc = (f"Healthy validation error: mean {_fmt(mean)}, SD {_fmt(sd)}; threshold "
             f"{_fmt(norm.threshold)}. This hand's error is {_fmt(error)}, {z:.1f} SD from the "
             f"healthy mean: {verdict}.")
@@ -193,28 +195,26 @@ def explanation_map(explanation: dict[str, Any], window_s: Sequence[float] | Non
     """Fingers x time, colour = error relative to healthy; worst finger and moment outlined."""
     relative = relative_finger_time(explanation)
     n = len(relative[FINGERS[0]])
-    width, height = 620, 250
-    left, right, top = 64, 50, 40
-    cell_w = (width - left - right) / n
-    cell_h = 20
-    plot_w, plot_h = cell_w * n, cell_h * len(FINGERS)
+    width, height = 480, 270
+    left, right, top, cell_h = 58, 48, 40, 20
+    plot_w, plot_h = width - left - right, cell_h * len(FINGERS)
+    cell_w = plot_w / n
     worst = explanation.get("worst_finger")
-    body = [_text(width / 2, 20, title, 13, "middle", "bold")]
+    body = [_text(width / 2, 18, title, 14, "middle", "bold")]
     grid = [[_ramp((math.log2(max(value, 1e-6)) - MAP_LOW) / (MAP_HIGH - MAP_LOW))
              for value in relative[finger]] for finger in FINGERS]
     body.append(f'<image x="{left}" y="{top}" width="{plot_w:.1f}" height="{plot_h}" '
                 f'image-rendering="optimizeSpeed" '
                 f'xlink:href="data:image/png;base64,{_grid_png(grid, 4, cell_h)}"/>')
+    body.append(_text(left + plot_w + 4, top - 5, "vs healthy", 10))
     for r, finger in enumerate(FINGERS):
-        y = top + r * cell_h
+        y = top + r * cell_h + 14
+        weight = "bold" if finger == worst else "normal"
         ratio = float(explanation["finger_ratio"][finger])
-        body.append(_text(left - 6, y + 14, finger, 11, "end",
-                          "bold" if finger == worst else "normal"))
-        body.append(_text(left + plot_w + 6, y + 14, f"{ratio:.1f}x", 10,
-                          weight="bold" if finger == worst else "normal"))
+        body.append(_text(left - 5, y, finger, 12, "end", weight))
+        body.append(_text(left + plot_w + 4, y, f"{ratio:.1f}x", 12, weight=weight))
     body.append(f'<rect x="{left}" y="{top}" width="{plot_w:.1f}" height="{plot_h}" '
                 f'fill="none" stroke="{BLACK}"/>')
-    body.append(_text(left + plot_w + 6, top - 4, "vs healthy", 9))
     fraction = explanation.get("worst_window_fraction")
     if worst in FINGERS and fraction:
         r = FINGERS.index(worst)
@@ -225,29 +225,28 @@ def explanation_map(explanation: dict[str, Any], window_s: Sequence[float] | Non
     base = top + plot_h
     if window_s:
         start, end = float(window_s[0]), float(window_s[1])
-        for tick in _nice_ticks(start, end, 6):
-            x = left + (tick - start) / (end - start) * plot_w
-            body.append(_line(x, base, x, base + 4))
-            body.append(_text(x, base + 16, f"{tick:g}", 10, "middle"))
+        ticks = [(left + (t - start) / (end - start) * plot_w, f"{t:g}")
+                 for t in _nice_ticks(start, end, 6)]
         axis = "time in the take (s)"
     else:
-        for pct in (0, 25, 50, 75, 100):
-            x = left + pct / 100 * plot_w
-            body.append(_line(x, base, x, base + 4))
-            body.append(_text(x, base + 16, f"{pct}", 10, "middle"))
+        ticks = [(left + pct / 100 * plot_w, str(pct)) for pct in (0, 25, 50, 75, 100)]
         axis = "time (% of the analysed passage)"
-    body.append(_text(left + plot_w / 2, base + 32, axis, 11, "middle"))
-    legend_y = base + 46
-    body.append(_text(left, legend_y + 10, "error vs healthy:", 10))
+    for x, label in ticks:
+        body.append(_line(x, base, x, base + 4))
+        body.append(_text(x, base + 16, label, 11, "middle"))
+    body.append(_text(left + plot_w / 2, base + 32, axis, 12, "middle"))
+    legend_y = base + 44
+    body.append(_text(left - 5, legend_y + 10, "error", 11, "end"))
     for i in range(40):
-        body.append(f'<rect x="{left + 90 + i * 5}" y="{legend_y}" width="5.3" height="12" '
+        body.append(f'<rect x="{left + i * 5}" y="{legend_y}" width="5.3" height="12" '
                     f'fill="{_ramp(i / 39)}"/>')
     for label, log2 in (("0.5x", -1), ("1x", 0), ("2x", 1), ("4x", 2), ("16x+", 4)):
-        x = left + 90 + (log2 - MAP_LOW) / (MAP_HIGH - MAP_LOW) * 200
-        body.append(_text(x, legend_y + 24, label, 9, "middle"))
-    body.append(f'<rect x="{left + 320}" y="{legend_y}" width="18" height="12" fill="none" '
+        x = left + (log2 - MAP_LOW) / (MAP_HIGH - MAP_LOW) * 200
+        body.append(_text(x, legend_y + 24, label, 10, "middle"))
+    body.append(_text(left + 206, legend_y + 10, "times the healthy error", 11))
+    body.append(f'<rect x="{left}" y="{legend_y + 34}" width="18" height="12" fill="none" '
                 f'stroke="{BLUE}" stroke-width="3"/>')
-    body.append(_text(left + 344, legend_y + 10, "most unusual finger and moment", 10))
+    body.append(_text(left + 24, legend_y + 44, "most unusual finger and moment", 11))
     desc = "Reconstruction error per finger over time, relative to healthy hands."
     if worst in FINGERS:
         window = explanation.get("worst_window_s")
@@ -274,8 +273,10 @@ def followup_chart(visits: Sequence[EarlierSession], title: str = "Follow-up ove
     top_value = _nice_ticks(0, peak)[-1]
     top_value = top_value if top_value >= peak else top_value + (_nice_ticks(0, peak)[1])
 
-    def px(i: int) -> float:
-        return left + (plot_w / 2 if len(visits) == 1 else i / (len(visits) - 1) * plot_w)
+    first, span = visits[0].started, visits[-1].started - visits[0].started
+
+    def px(i: int) -> float:  # proportional to time, so uneven gaps between visits show
+        return left + ((visits[i].started - first) / span * plot_w if span > 0 else plot_w / 2)
 
     def py(value: float) -> float:
         return top + plot_h - value / top_value * plot_h

@@ -110,7 +110,7 @@ def _take_order(take: TakeResult) -> tuple:
             take.tempo_mode, take.recorded)
 
 
-HAND_BLOCK_MM = 52.0
+HAND_BLOCK_MM = 66.0  # verdict line and the taller of the two charts
 
 
 def _takes(doc: ReportDocument, report: SessionReport) -> None:
@@ -137,6 +137,7 @@ def _takes(doc: ReportDocument, report: SessionReport) -> None:
                 continue
             if doc.get_y() + HAND_BLOCK_MM > doc.page_break_trigger:
                 doc.add_page()
+                doc.heading(f"{title} (continued)", 11)
             verdict = "ABNORMAL" if view.abnormal else "normal"
             doc.paragraph(f"{hand.capitalize()} hand: {verdict}; severity {view.severity:.2f} "
                           f"(error {view.error:.4g}, threshold {view.threshold:.4g}).",
@@ -154,10 +155,15 @@ def _takes(doc: ReportDocument, report: SessionReport) -> None:
             doc.set_y(y + max(heights) + 2)
 
 
+FOLLOWUP_MM = 105.0  # heading, note and chart
+
+
 def _followup(doc: ReportDocument, report: SessionReport) -> None:
     current = EarlierSession(report.session_id, report.started,
                              worst_severity_per_task([t.score for t in report.takes]))
-    doc.add_page()
+    if doc.get_y() + FOLLOWUP_MM > doc.page_break_trigger:
+        doc.add_page()
+    doc.ln(2)
     doc.heading("Follow-up over visits")
     doc.paragraph("The worst severity per task (error divided by the healthy threshold, "
                   "either hand) at each visit; above 1 is abnormal.")
@@ -172,9 +178,9 @@ def render(report: SessionReport) -> bytes:
     doc.add_page()
     _header(doc, report)
     _summary(doc, report)
-    _takes(doc, report)
     if report.earlier:
         _followup(doc, report)
+    _takes(doc, report)
     return bytes(doc.output())
 
 
