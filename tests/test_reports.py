@@ -261,3 +261,18 @@ def test_import_reports_each_bad_file_by_name(tmp_path):
     assert result.errors[2].startswith("bundle.zip:a/cut.take.npz: not a readable")
     assert result.errors[3] == "bundle.zip:notes.txt: not a take file (*.take.npz)"
     assert result.errors[4] == "missing.take.npz: file not found"
+
+
+def test_summary_counts_each_hand_when_both_are_abnormal():
+    rng = np.random.default_rng(5)
+    report = report_inputs.session()
+    both = replace(report.takes[0], score=report_inputs.take_score(rng, 1, 0.04, 0.05, "ring"))
+    text = summary.summarise(replace(report, takes=[*report.takes, both])).text()
+    assert text.startswith("3 of 9 scored takes looked abnormal: the left hand in 1, the right "
+                           "hand in 3.")
+    views = [h for t in [*report.takes, both] for h in hand_views(t.score).values()
+             if h is not None and h.abnormal]
+    middle = sum(h.worst_finger == "middle" for h in views)
+    assert f"Of the 4 abnormal hands, the middle finger was the most unusual finger in {middle} " \
+           "of them" in text
+    assert "Abnormal takes came from task 1 (C major scale" in text

@@ -126,10 +126,10 @@ def hand_views(score: dict[str, Any] | None) -> dict[str, HandView | None]:
 def worst_severity_per_task(scores: list[dict[str, Any] | None]) -> dict[int, float]:
     """Per task, the highest severity over its takes and hands (the follow-up's figure)."""
     out: dict[int, float] = {}
-    for score in scores:
+    for score in filter(None, scores):
+        task = int(score["task"])
         for view in hand_views(score).values():
-            if view is not None and score is not None:
-                task = int(score["task"])
+            if view is not None:
                 out[task] = max(out.get(task, 0.0), view.severity)
     return out
 

@@ -77,10 +77,11 @@ def moment_words(hand: HandView) -> str:
 
 
 def _hands_phrase(counts: Counter[str]) -> str:
+    """Which hand: counts are per take, so a take abnormal in both hands counts in each."""
     if len(counts) == 1:
         hand = next(iter(counts))
-        return f"all in the {hand} hand" if counts[hand] > 1 else f"in the {hand} hand"
-    return " and ".join(f"{n} in the {hand} hand" for hand, n in sorted(counts.items()))
+        return f", all in the {hand} hand" if counts[hand] > 1 else f", in the {hand} hand"
+    return ": " + ", ".join(f"the {hand} hand in {n}" for hand, n in sorted(counts.items()))
 
 
 LOUDNESS = {"pp": "played softly (pp)", "ff": "played loudly (ff)"}
@@ -108,7 +109,7 @@ def findings(takes: list[TakeResult]) -> tuple[str, list[str]]:
         return (f"None of the {total} scored takes looked abnormal: in every take, each "
                 "scored hand moved within the range of the healthy hands the model learnt."), []
     counts = Counter(h.hand for _, h in abnormal)
-    headline = (f"{len(abnormal_takes)} of {total} scored takes looked abnormal, "
+    headline = (f"{len(abnormal_takes)} of {total} scored takes looked abnormal"
                 f"{_hands_phrase(counts)}.")
     take, hand = max(abnormal, key=lambda pair: pair[1].severity)
     worst = f"The strongest deviation was in the {hand.hand} hand during {_take_phrase(take)}"
@@ -121,10 +122,12 @@ def findings(takes: list[TakeResult]) -> tuple[str, list[str]]:
     fingers = Counter(h.worst_finger for _, h in abnormal if h.worst_finger)
     if len(abnormal) > 1 and fingers:
         finger, n = fingers.most_common(1)[0]
-        lines.append(f"Across the {len(abnormal)} abnormal hand recordings, the "
-                     f"{FINGER_WORDS.get(finger, finger)} was the most unusual finger in {n}.")
+        share = "all of them" if n == len(abnormal) else f"{n} of them"
+        lines.append(f"Of the {len(abnormal)} abnormal hands, the "
+                     f"{FINGER_WORDS.get(finger, finger)} was the most unusual finger in {share}.")
     tasks = sorted({t.task for t, _ in abnormal})
-    lines.append("Abnormal takes came from " + ", ".join(task_name(n) for n in tasks) + ".")
+    if tasks != [take.task]:
+        lines.append("Abnormal takes came from " + ", ".join(task_name(n) for n in tasks) + ".")
     return headline, lines
 
 
@@ -133,7 +136,9 @@ def unscored(takes: list[TakeResult]) -> list[str]:
     for take in takes:
         if take.score is None:
             why = {"failed": "scoring failed", "processing": "still being scored",
-                   "recorded": "not scored yet"}.get(take.status, take.status)
+                   "recorded": "not scored yet",
+                   "scored": "marked scored but its result is missing"}.get(take.status,
+                                                                            take.status)
             lines.append(f"{_sentence(_take_phrase(take))}: {why}.")
             continue
         reasons = take.score.get("reasons", {})
