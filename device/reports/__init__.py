@@ -1,0 +1,1 @@
+"""Presenting a session's results: charts, plain-language summary, PDF report, data export."""
