@@ -166,6 +166,18 @@ def read(path: Path | str) -> Take:
     """Read and check a take file; TakeFileError names what is wrong."""
     path = Path(path)
     try:
+        with path.open("rb") as handle:
+            head = handle.read(6)
+    except FileNotFoundError:
+        raise TakeFileError(path, None, "file not found") from None
+    except OSError as exc:
+        raise TakeFileError(path, None, f"cannot be read ({exc.strerror})") from None
+    if head.startswith(b"\x93NUMPY"):
+        raise TakeFileError(path, None, "not an .npz archive (a single .npy array?)")
+    if not zipfile.is_zipfile(path):
+        raise TakeFileError(path, None, "not a readable .npz archive (not a ZIP file: "
+                                        "another format, or cut short)")
+    try:
         archive = np.load(path, allow_pickle=False)
     except FileNotFoundError:
         raise TakeFileError(path, None, "file not found") from None

@@ -6,6 +6,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 
 def free_port() -> int:
@@ -55,3 +56,5 @@ def test_demo_runs_a_quick_screen(tmp_path, trained):
     assert "Created the clinician account 'demo'" in result.stdout
     assert "[16/16] recorded Task 7" in result.stdout
     assert "16 takes scored" in result.stdout
+    last = result.stdout.strip().splitlines()[-1]
+    assert last.endswith(".pdf") and Path(last).read_bytes()[:5] == b"%PDF-"

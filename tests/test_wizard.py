@@ -102,3 +102,43 @@ def test_quality_problems_in_plain_words():
     assert "left hand was visible in only 0 %" in text
     assert "Only 3 of the 58 notes" in text
     assert "record" in text.lower()
+
+
+def test_results_pdf_export_and_import(client, trained, tmp_path):
+    """After processing: the results page with its charts, the PDF, the ZIP; then a take
+    file recorded elsewhere is imported and a malformed one is refused by name."""
+    import io
+    import zipfile
+
+    from device import takefile
+
+    cohort, model_dir = trained
+    models = models_mod.load(model_dir)
+    client.application.extensions["models"] = models
+    for _ in range(2):
+        client.post("/sessions/1/record/start", data={"csrf_token": client.token})
+        client.post("/sessions/1/record/stop", data={"csrf_token": client.token})
+    good = sorted(cohort.glob("*_t04_*.take.npz"))[0]
+    bad = tmp_path / "broken.take.npz"
+    bad.write_bytes(b"not a take")
+    with good.open("rb") as g, bad.open("rb") as b:
+        response = client.post("/sessions/1/import", data={
+            "csrf_token": client.token,
+            "takes": [(g, good.name), (b, "broken.take.npz")]},
+            content_type="multipart/form-data", follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert "Imported 1 take(s)" in page and "Not imported: broken.take.npz" in page
+    conn = db.connect(client.data_dir / db.DB_FILE)
+    assert worker.process_all(conn, client.data_dir, models) == 3
+    page = client.get("/sessions/1/results").get_data(as_text=True)
+    assert "Summary" in page and "not for clinical use" in page
+    assert page.count("<svg") >= 4  # score chart and map for both hands of the task-4 take
+    pdf = client.get("/sessions/1/report.pdf")
+    assert pdf.status_code == 200 and pdf.data[:5] == b"%PDF-"
+    archive = zipfile.ZipFile(io.BytesIO(client.get("/sessions/1/export.zip").data))
+    names = archive.namelist()
+    assert "results.json" in names and "results.csv" in names and "report.pdf" in names
+    assert sum(n.endswith(".take.npz") for n in names) == 3
+    member = tmp_path / "back.take.npz"
+    member.write_bytes(archive.read(next(n for n in names if n.endswith(".npz"))))
+    assert takefile.read(member).task in (1, 4)

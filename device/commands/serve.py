@@ -57,7 +57,7 @@ def run_serve(args: argparse.Namespace, context: Any) -> int:
     recordings.reconcile(conn, context.data_dir)
     first_start = conn.execute("SELECT COUNT(*) FROM clinician").fetchone()[0] == 0
     conn.close()
-    app = create_app(cfg, context.data_dir, recorder)
+    app = create_app(cfg, context.data_dir, recorder, models)
     host = args.host or cfg["web"]["host"]
     port = args.port or cfg["web"]["port"]
     if first_start:
@@ -82,6 +82,9 @@ def run_serve(args: argparse.Namespace, context: Any) -> int:
 def run_demo(args: argparse.Namespace, context: Any) -> int:
     from device import protocol
     from device.auth.passwords import hash_password
+    from device.reports.load import session_report
+    from device.reports.pdf import write_pdf
+    from device.reports.summary import summarise
     from device.session import worker
     from device.session.quality import check_take
     from device.session.simulated import SimulatedRecorder
@@ -131,5 +134,9 @@ def run_demo(args: argparse.Namespace, context: Any) -> int:
     print(f"Session {session_id} of {pseudonym}: {len(rows)} takes scored, {abnormal} "
           f"abnormal (models {models.id}, trained on {models.trained_on} data: "
           f"{'clinical use' if models.clinical_use else 'not for clinical use'})")
+    report = session_report(conn, session_id, models, box_name=context.config["box"]["name"])
     conn.close()
+    print(summarise(report).headline)
+    pdf = write_pdf(report, data_dir / "reports" / f"session-{session_id:06d}.pdf")
+    print(pdf.resolve())
     return 0

@@ -12,6 +12,7 @@ from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 
 from device.config import Config
+from device.screening.models import ModelSet
 from device.session.recorder import Recorder, RecordingState
 from device.store import db
 from device.web.ratelimit import LoginRateLimit
@@ -34,9 +35,11 @@ def _datetime(timestamp: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp))
 
 
-def create_app(config: Config, data_dir: Path, recorder: Recorder, *, testing: bool = False,
+def create_app(config: Config, data_dir: Path, recorder: Recorder,
+               models: ModelSet | None = None, *, testing: bool = False,
                keys_expected: bool = True) -> Flask:
-    """The app; ``recorder`` records takes (simulated or real, chosen by the caller)."""
+    """The app; ``recorder`` records takes (simulated or real, chosen by the caller) and
+    ``models`` are the installed screening models (for the results pages)."""
     app = Flask(__name__)
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -58,6 +61,7 @@ def create_app(config: Config, data_dir: Path, recorder: Recorder, *, testing: b
         KEYS_EXPECTED=keys_expected,
     )
     app.extensions["recording"] = RecordingState(recorder)
+    app.extensions["models"] = models
     app.extensions["login_rate_limit"] = LoginRateLimit()
     app.jinja_env.filters["datetime"] = _datetime
     login = LoginManager(app)
@@ -99,11 +103,12 @@ def create_app(config: Config, data_dir: Path, recorder: Recorder, *, testing: b
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'")
         return response
 
-    from device.web import api, auth, patients, setup, wizard
+    from device.web import api, auth, patients, results, setup, wizard
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(setup.bp)
     app.register_blueprint(patients.bp)
     app.register_blueprint(wizard.bp)
+    app.register_blueprint(results.bp)
     app.register_blueprint(api.bp)
     return app
