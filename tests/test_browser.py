@@ -83,3 +83,12 @@ def test_clinician_runs_the_quick_screen(server, page, tmp_path):
             break
         time.sleep(0.5)
     assert page.locator("td:has-text('scored')").count() == 16
+    page.click("text=See the results")
+    page.wait_for_selector("h2:has-text('Summary')")
+    assert "not for clinical use" in page.content()
+    page.screenshot(path=str(tmp_path / "results.png"), full_page=True)
+    with page.expect_download() as download:
+        page.click("text=Download the PDF report")
+    path = tmp_path / "report.pdf"
+    download.value.save_as(path)
+    assert path.read_bytes()[:5] == b"%PDF-"

@@ -129,7 +129,7 @@ def score_chart(error: float, norm: TaskNorm, title: str) -> str:
     for tick in _nice_ticks(low, high, 4):
         body.append(_line(px(tick), base, px(tick), base + 4))
         body.append(_text(px(tick), base + 16, _fmt(tick), 11, "middle"))
-    body.append(_text(left + plot_w / 2, base + 32, "reconstruction error (mean squared)", 12,
+    body.append(_text(left + plot_w / 2, base + 32, "reconstruction-error score", 12,
                       "middle"))
     body.append(_text(14, top + plot_h / 2, "healthy hands", 12, "middle", rotate=True))
     tx = px(norm.threshold)
@@ -204,9 +204,9 @@ def explanation_map(explanation: dict[str, Any], window_s: Sequence[float] | Non
     grid = [[_ramp((math.log2(max(value, 1e-6)) - MAP_LOW) / (MAP_HIGH - MAP_LOW))
              for value in relative[finger]] for finger in FINGERS]
     body.append(f'<image x="{left}" y="{top}" width="{plot_w:.1f}" height="{plot_h}" '
-                f'image-rendering="optimizeSpeed" '
+                f'image-rendering="optimizeSpeed" preserveAspectRatio="none" '
                 f'xlink:href="data:image/png;base64,{_grid_png(grid, 4, cell_h)}"/>')
-    body.append(_text(left + plot_w + 4, top - 5, "vs healthy", 10))
+    body.append(_text(width - 2, top - 5, "x healthy", 10, "end"))
     for r, finger in enumerate(FINGERS):
         y = top + r * cell_h + 14
         weight = "bold" if finger == worst else "normal"
