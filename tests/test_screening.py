@@ -196,3 +196,19 @@ def test_focal_score_finds_one_finger_that_the_mean_dilutes():
     assert hand_score("focal/1", x, focal, norm) > 5 * hand_score("focal/1", x, spread, norm)
     with pytest.raises(ValueError, match="unknown score"):
         hand_score("max", x, x, norm)
+
+
+def test_evaluate_repeated_splits(trained):
+    """--repeats retrains on fresh 80/20 splits and reports mean and spread."""
+    from model_export.screening.architecture import Architecture
+    from model_export.screening.evaluate import evaluate_repeated, load_cohort
+    from model_export.screening.train import TrainConfig
+
+    cohort_dir, _ = trained
+    result = evaluate_repeated(load_cohort(cohort_dir, [TASK]), [TASK], 2,
+                               TrainConfig(Architecture(4, 2), max_epochs=1, augment_copies=1),
+                               seed=5,
+                               score="focal/1")
+    task = result["tasks"][str(TASK)]
+    assert task["sensitivity"]["n"] == 2 and task["specificity"]["n"] == 2
+    assert task["sensitivity"]["sd"] is not None and 0 <= task["auc"]["mean"] <= 1
