@@ -212,3 +212,12 @@ def test_evaluate_repeated_splits(trained):
     task = result["tasks"][str(TASK)]
     assert task["sensitivity"]["n"] == 2 and task["specificity"]["n"] == 2
     assert task["sensitivity"]["sd"] is not None and 0 <= task["auc"]["mean"] <= 1
+
+
+def test_shipped_models_score_out_of_the_box():
+    """The box's own models: all eleven tasks, labelled synthetic, scoring a take."""
+    models = models_mod.load()
+    assert sorted(models.tasks) == list(range(1, 12))
+    assert models.trained_on == "synthetic" and not models.clinical_use
+    obj = score_take(make_take(task=4), models, "x").as_contract()
+    assert obj["hands"]["right"]["threshold"] == models.tasks[4].threshold
