@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from device import __version__, config, platform
-from device.commands import info, take
+from device.commands import info, stats, take
 
 
 @dataclass
@@ -23,7 +23,7 @@ class Context:
     data_dir: Path
 
 
-COMMANDS = (info, take)
+COMMANDS = (info, take, stats)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,7 @@
+"""Tactile temporal order judgement: the ZEST staircase and the trial runner."""
+
+from device.tojt.psychometric import p_correct
+from device.tojt.runner import TojResult, Trial, run_toj
+from device.tojt.zest import Zest, ZestSettings
+
+__all__ = ["TojResult", "Trial", "Zest", "ZestSettings", "p_correct", "run_toj"]
