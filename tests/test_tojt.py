@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from device.tojt import TojResult, Zest, p_correct, run_toj
+from device.tojt import TojResult, Zest, log_offset_of, most_informative_p, p_correct, run_toj
 
 
 def simulate(z: Zest, threshold: float, rng: np.random.Generator, slope: float = 2.5) -> Zest:
@@ -61,6 +61,19 @@ def test_converges_on_simulated_observers(threshold):
     # the trials end up around the threshold
     late = np.array([soa for soa, _ in z.trials[-20:]])
     assert abs(math.log(np.exp(np.log(late).mean()) / threshold)) < 0.4
+
+
+def test_trials_can_go_to_the_most_informative_level():
+    p_star = most_informative_p(slope=2.5)
+    assert 0.76 < p_star < 0.82
+    assert p_correct(math.exp(log_offset_of(p_star, slope=2.5)) * 40.0, 40.0,
+                     slope=2.5) == pytest.approx(p_star)
+    z = Zest(place_at_p=p_star)
+    assert z.next_soa_ms() == pytest.approx(z.threshold_ms * math.exp(0.1272), abs=0.1)
+    z = simulate(Zest(max_trials=80, place_at_p=p_star), 70.0, np.random.default_rng(70))
+    assert abs(math.log(z.threshold_ms / 70.0)) < 0.35
+    with pytest.raises(ValueError, match="place_at_p"):
+        Zest(place_at_p=0.4)
 
 
 def test_stops_on_posterior_spread():

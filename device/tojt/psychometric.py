@@ -43,3 +43,20 @@ def p_correct(
     log_threshold = np.log(np.asarray(threshold_ms, dtype=float))
     z = slope * (x - log_threshold) + _target_logit(guess, lapse)
     return guess + (1.0 - guess - lapse) / (1.0 + np.exp(-z))
+
+
+def log_offset_of(p: float, *, slope: float, guess: float = 0.5, lapse: float = 0.02) -> float:
+    """ln(SOA at which P(correct) = ``p``) - ln(threshold); 0 for p = 75 %."""
+    span = 1.0 - guess - lapse
+    f = (p - guess) / span
+    if not 0.0 < f < 1.0:
+        raise ValueError(f"P(correct) {p} is not between guess {guess} and 1 - lapse {1 - lapse}")
+    return (math.log(f / (1.0 - f)) - _target_logit(guess, lapse)) / slope
+
+
+def most_informative_p(*, slope: float, guess: float = 0.5, lapse: float = 0.02) -> float:
+    """P(correct) at which one trial carries the most Fisher information about the threshold."""
+    x = np.linspace(-4.0, 4.0, 8001) / slope
+    p = p_correct(np.exp(x), 1.0, slope=slope, guess=guess, lapse=lapse)
+    information = np.gradient(p, x) ** 2 / (p * (1.0 - p))
+    return float(p[int(np.argmax(information))])

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from device.tojt.psychometric import p_correct
+from device.tojt.psychometric import log_offset_of, p_correct
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,7 @@ class ZestSettings:
     stop_log_sd: float | None = None
     grid_points: int = 400
     soa_step_ms: float = 0.1
+    place_at_p: float = 0.75
 
     def check(self) -> None:
         lo, hi = self.soa_range_ms
@@ -61,6 +62,9 @@ class ZestSettings:
             raise ValueError(f"max_trials must be at least 1, got {self.max_trials}")
         if self.stop_log_sd is not None and not self.stop_log_sd > 0:
             raise ValueError(f"stop_log_sd must be positive, got {self.stop_log_sd}")
+        if not self.guess < self.place_at_p < 1.0 - self.lapse:
+            raise ValueError(f"place_at_p must lie between guess and 1 - lapse, got "
+                             f"{self.place_at_p}")
         if self.grid_points < 20:
             raise ValueError(f"grid_points must be at least 20, got {self.grid_points}")
 
@@ -71,7 +75,11 @@ class Zest:
     ``soa_range_ms``: the SOAs the stimulator may present (and the threshold grid's span);
     ``prior_median_ms``, ``prior_log_sd``: a log-normal prior on the threshold;
     ``slope``: logistic slope per unit of ln(SOA); ``guess``, ``lapse``: the asymptotes;
-    ``max_trials`` and/or ``stop_log_sd`` (posterior SD of ln threshold): the stop rules.
+    ``max_trials`` and/or ``stop_log_sd`` (posterior SD of ln threshold): the stop rules;
+    ``place_at_p``: trials go to the posterior mean of the SOA with this P(correct). The
+    default 0.75 puts them at the threshold estimate itself (classic ZEST);
+    ``most_informative_p(slope=...)`` (about 0.79 for the default slope) is a little more
+    efficient (bench/zest_bench.py).
     """
 
     def __init__(self, **settings: Any) -> None:
@@ -86,14 +94,17 @@ class Zest:
         self._posterior = np.exp(log_prior - log_prior.max())
         self._posterior /= self._posterior.sum()
         self.trials: list[tuple[float, bool]] = []
+        self._placement_offset = log_offset_of(s.place_at_p, slope=s.slope, guess=s.guess,
+                                               lapse=s.lapse)
 
     # -- the staircase ---------------------------------------------------------------------
     def next_soa_ms(self) -> float:
-        """The SOA for the next trial: the posterior mean, within the range, on the step."""
+        """The SOA for the next trial: the posterior mean (of the SOA at ``place_at_p``),
+        within the range, on the step."""
         lo, hi = self.settings.soa_range_ms
         step = self.settings.soa_step_ms
-        soa = min(max(math.exp(self._mean_log()), lo), hi)
-        return min(max(round(soa / step) * step, lo), hi)
+        soa = min(max(math.exp(self._mean_log() + self._placement_offset), lo), hi)
+        return min(max(round(round(soa / step) * step, 6), lo), hi)
 
     def update(self, soa_ms: float, correct: bool) -> None:
         """Add one answer at the SOA actually presented (which may differ from the request)."""
