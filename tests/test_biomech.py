@@ -1,5 +1,6 @@
 """Measures checked against force curves whose answers are worked out by hand."""
 
+import json
 import math
 
 import numpy as np
@@ -194,6 +195,7 @@ def test_recordings_reject_bad_input_and_round_trip(tmp_path):
     stored = measures_from(rec, reach_fraction=0.9)[0]
     assert recompute(stored, loaded).value == pytest.approx(stored.value)
     assert stored.params["reach_fraction"] == 0.9
+    assert Measure.from_dict(json.loads(json.dumps(stored.to_dict()))) == stored
     tampered = Measure.from_dict({**stored.to_dict(), "value": 0.5})
     with pytest.raises(ValueError, match="recomputed"):
         recompute(tampered, loaded)
