@@ -18,3 +18,6 @@ echo "wrote $out/runtime.txt $out/dev.txt"
 # MediaPipe's reference pipeline lives in its own environment (numpy<2, protobuf<5).
 compile $out/mediapipe.in $out/build.in -o $out/mediapipe.txt
 echo "wrote $out/mediapipe.txt"
+# QUEST+, the reference for bench/zest_bench.py (bench/ only).
+compile pyproject.toml $out/questplus.in $out/build.in -o $out/questplus.txt
+echo "wrote $out/questplus.txt"
