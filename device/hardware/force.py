@@ -79,7 +79,9 @@ class ForceCells(Protocol):
     def collect(self, duration_s: float) -> list[ForceSample]: ...
     def recording(self) -> contextlib.AbstractContextManager[list[ForceSample]]: ...
     def tare(self, duration_s: float = 0.5) -> tuple[float, ...]: ...
-    def calibrate(self, finger: str, known_mass_kg: float, duration_s: float = 1.0) -> float: ...
+    def calibrate(
+        self, finger: str, known_mass_kg: float, duration_s: float = 1.0, settle_s: float = 0.5
+    ) -> float: ...
     def limits(self) -> tuple[float, ...]: ...
     def close(self) -> None: ...
 
@@ -299,11 +301,14 @@ class ForceCellArray:
         n = len(samples)
         return [sum(s.counts[i] for s in samples) / n for i in range(len(FINGER_NAMES))]
 
-    def calibrate(self, finger: str, known_mass_kg: float, duration_s: float = 1.0) -> float:
+    def calibrate(
+        self, finger: str, known_mass_kg: float, duration_s: float = 1.0, settle_s: float = 0.5
+    ) -> float:
         """Newtons per count of `finger`'s cell with `known_mass_kg` resting on it.
 
-        Tare with the cell unloaded first. The result is used from now on; save it with
-        `force_calibration.write_newtons_per_count`.
+        Tare with the cell unloaded first. The reading is averaged over `duration_s` after
+        `settle_s` (the weight stops swinging). The result is used from now on; save it
+        with `force_calibration.write_newtons_per_count`.
         """
         if finger not in FINGER_NAMES:
             raise ValueError(f"finger must be one of {FINGER_NAMES}, got {finger!r}")
@@ -313,6 +318,8 @@ class ForceCellArray:
         if not self.tared:
             raise ForceCellError("tare the cells with nothing on them before calibrating")
         i = FINGER_NAMES.index(finger)
+        if settle_s > 0:
+            self.collect(settle_s)
         loaded = self._mean_from(self.collect(duration_s), "calibrate")[i]
         if abs(loaded - self.offsets[i]) < MIN_CALIBRATION_COUNTS:
             raise ForceCellError(
