@@ -20,7 +20,11 @@ from device.hardware.force import (
     open_force_cells,
     resolve_source,
 )
-from device.hardware.force_calibration import calibration_factor, write_newtons_per_count
+from device.hardware.force_calibration import (
+    calibration_factor,
+    guided_calibration,
+    write_newtons_per_count,
+)
 from device.hardware.i2c import I2CBus, I2CDeviceError
 from device.hardware.nau7802 import NAU7802, ForceCellError
 from device.hardware.sim_force import (
@@ -306,6 +310,29 @@ def test_calibration_refuses_files_it_cannot_edit_safely(tmp_path):
     assert path.read_text(encoding="utf-8") == original
     with pytest.raises(ValueError, match="5 numbers"):
         write_newtons_per_count(path, [1e-5] * 4)
+
+
+def test_guided_calibration_of_the_simulated_box_saves_all_five_factors(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text("[box]\nname = \"bench\"\n", encoding="utf-8")
+    hand = SimulatedHand()
+    cells = ForceCellArray(SimulatedCells(hand, seed=3), [0.0] * 5)
+    said: list[str] = []
+
+    def technician(prompt: str) -> None:
+        for finger in FINGER_NAMES:
+            if f"on the middle of the {finger} cell" in prompt:
+                hand.set_action(Weight(finger, 0.5))
+                return
+        hand.set_action(Lift())
+
+    with cells:
+        factors = guided_calibration(cells, path, 0.5, ask=technician, say=said.append,
+                                     settle_s=0.05, duration_s=0.2)
+    assert factors == pytest.approx([1.0 / CPN] * 5, rel=0.01)
+    assert box_config.load(path)["force"]["newtons_per_count"] == factors
+    assert box_config.load(path)["box"]["name"] == "bench"
+    assert said[-1].startswith("Saved force.newtons_per_count")
 
 
 # --- choosing the source -------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Force-cell calibration: the factor from a known mass, and saving it in the config file.
+"""Force-cell calibration: the factor from a known mass, saving it in the config file, and
+the technician's step-by-step run over the five cells.
 
 The file is edited in place as text, so the technician's comments and every other key stay
 as they were; the result is checked against the schema and written atomically.
@@ -9,13 +10,17 @@ from __future__ import annotations
 import math
 import re
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from device import atomic
 from device.config import ConfigError, from_mapping
-from device.hardware.nau7802 import STANDARD_GRAVITY
+from device.hardware.nau7802 import STANDARD_GRAVITY, bridge_counts_per_newton
 from device.protocol import FINGER_NAMES
+
+if TYPE_CHECKING:
+    from device.hardware.force import ForceCells
 
 #: A known mass must move the reading by at least this many counts (about 0.05 N on a
 #: 10 kg TAL220) to give a factor worth keeping.
@@ -85,3 +90,38 @@ def write_newtons_per_count(path: Path, values: Sequence[float]) -> None:
         raise ConfigError(f"{path}: force.newtons_per_count is set in a way this tool cannot "
                           "edit (a dotted key or inline table?); set it by hand")
     atomic.write_bytes(path, new_text.encode("utf-8"))
+
+
+def guided_calibration(
+    cells: ForceCells,
+    config_path: Path,
+    known_mass_kg: float,
+    *,
+    ask: Callable[[str], object] = input,
+    say: Callable[[str], object] = print,
+    settle_s: float = 1.0,
+    duration_s: float = 1.0,
+) -> list[float]:
+    """Walk a technician through calibrating all five cells with one known mass.
+
+    Tare with the cells empty, then the mass on each cell in turn; the factors are written
+    to `config_path` at the end (so an interrupted run changes nothing) and returned.
+    """
+    ask("Take everything off the five force cells, then press Enter.")
+    cells.tare()
+    factors = []
+    nominal = 1.0 / bridge_counts_per_newton()
+    for finger in FINGER_NAMES:
+        ask(f"Stand the {known_mass_kg:g} kg weight on the middle of the {finger} cell, "
+            "let go, then press Enter.")
+        factor = cells.calibrate(finger, known_mass_kg, duration_s=duration_s, settle_s=settle_s)
+        factors.append(factor)
+        say(f"{finger}: {factor:.4e} N per count ({factor / nominal:.2f} x the nominal "
+            "10 kg TAL220)")
+        if not 0.5 < abs(factor / nominal) < 2.0:
+            say(f"  the {finger} cell is far from the nominal sensitivity: check that it is a "
+                "10 kg cell and that the weight stood only on it")
+        ask(f"Take the weight off the {finger} cell, then press Enter.")
+    write_newtons_per_count(config_path, factors)
+    say(f"Saved force.newtons_per_count in {config_path}.")
+    return factors
