@@ -156,6 +156,7 @@ class ForceCellArray:
         self._error: BaseException | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._life = threading.Lock()  # start and close from several threads
 
     # --- life cycle -------------------------------------------------------------------
     @property
@@ -163,21 +164,23 @@ class ForceCellArray:
         return tuple(v != 0.0 for v in self.newtons_per_count)
 
     def start(self) -> None:
-        """Start the ADCs and the sampling loop (again after `close`)."""
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self.source.start()
-        self._stop.clear()
-        self._error = None
-        self._thread = threading.Thread(target=self._run, name="force-cells", daemon=True)
-        self._thread.start()
+        """Start the ADCs and the sampling loop (again after `close` or a failure)."""
+        with self._life:
+            if self._thread is not None and self._thread.is_alive():
+                return
+            self.source.start()
+            self._stop.clear()
+            self._error = None
+            self._thread = threading.Thread(target=self._run, name="force-cells", daemon=True)
+            self._thread.start()
 
     def close(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=2.0)
-        self._thread = None
-        self.source.close()
+        with self._life:
+            self._stop.set()
+            if self._thread is not None:
+                self._thread.join(timeout=2.0)
+            self._thread = None
+            self.source.close()
 
     def __enter__(self) -> ForceCellArray:
         self.start()
