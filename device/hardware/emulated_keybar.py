@@ -157,6 +157,7 @@ class EmulatedKeyBar(RegisterDevice):
     def write_register(self, register: int, value: int) -> None:
         if register != kb.CTRL:
             raise OSError(NACK, f"register 0x{register:02x} is not writable")
+        self._advance(self.clock())  # keys pressed before this write saw the old setting
         self.scanning = bool(value & kb.CTRL_SCAN)
         if value & kb.CTRL_CLEAR:
             self.fifo.clear()

@@ -160,9 +160,13 @@ class KeyBarSource(KeySource):
             self._thread.join()
             self._thread = None
         self._raise_failure()
-        self.bar.control(scanning=False)
-        self.poll()
-        self.bar.synchronise(self.resync_reads)
+        try:
+            self.bar.control(scanning=False)
+            self.poll()
+            self.bar.synchronise(self.resync_reads)
+        except (OSError, KeyBarError) as error:
+            raise KeySourceError(f"the key bar stopped answering during the take: {error}") \
+                from None
 
     def drain(self) -> list[KeyEvent]:
         self._raise_failure()
