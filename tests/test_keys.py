@@ -279,6 +279,21 @@ def test_event_times_on_the_pi_clock_are_within_0_2_ms_of_truth(seed):
     assert fit.drift_ppm == pytest.approx(50.0, abs=5.0)
 
 
+def test_events_drained_after_the_take_get_the_final_fit():
+    r = rig(5, start_us=WRAP_US - 1_000_000, drift_ppm=120.0)
+    source = KeyBarSource(r.bar, background=False)
+    source.start()
+    truth = perform(load_protocol().task(3), np.random.default_rng(5), start_s=r.clock.now)
+    r.emulated.inject(truth)
+    while r.clock.now < truth[-1].time_s + 0.5:
+        r.clock.advance(0.01)
+        source.poll()
+    source.stop()
+    got = source.drain()
+    errors = np.array([g.time_s - t.time_s for g, t in zip(got, truth, strict=True)])
+    assert np.max(np.abs(errors)) < 20e-6
+
+
 def test_clock_sync_recovers_offset_and_drift_of_the_emulated_counter():
     r = rig(7, start_us=3_000_000_000, drift_ppm=-80.0)
     for _ in range(20):  # a burst a second for 20 s

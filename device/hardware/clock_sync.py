@@ -5,7 +5,7 @@ transaction on the Pi's clock (the counter was latched somewhere inside it). A s
 line through those pairs gives offset and drift. Slow transactions (the process was
 preempted, the bus was busy) say little about where the latch happened, so only the
 fastest share of the reads enters the fit, and points far off the first line are dropped
-before the second. Until the reads span a couple of seconds the drift is not fitted (a
+before the second. Until the reads span a second the drift is not fitted (a
 slope from a few milliseconds of data is mostly noise) but kept from the last fit, or 0.
 
 The counter wraps every 2^32 us (about 71.6 min); each new read is unwrapped to the
@@ -53,7 +53,7 @@ class ClockSync:
         *,
         window: int = 512,
         keep_fraction: float = 0.5,
-        min_drift_span_s: float = 2.0,
+        min_drift_span_s: float = 1.0,
         jump_tolerance_s: float = 0.005,
     ) -> None:
         self.keep_fraction = keep_fraction
