@@ -14,6 +14,7 @@ reading moves time on by a random step, as real code between two clock readings 
 from __future__ import annotations
 
 import bisect
+import math
 import struct
 import time
 from collections import deque
@@ -100,8 +101,9 @@ class EmulatedKeyBar(RegisterDevice):
             self.lost += 1
             return
         code = 1 if kind == ONSET else 2
+        level = 0 if math.isnan(velocity) else round(velocity * 65535)  # NaN: not measured
         self.fifo.append(struct.pack(kb.EVENT_FORMAT, note - kb.LOWEST_NOTE, code,
-                                     device_us % WRAP_US, round(velocity * 65535)))
+                                     device_us % WRAP_US, level))
 
     def _advance(self, now: float) -> None:
         while self._pending and self._pending[0][0] <= now:

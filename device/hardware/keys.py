@@ -237,7 +237,7 @@ def _detect(config: Config, bus: I2CBus | None, clock: Callable[[], float],
         return None
 
 
-def selftest_keys(config: Config, bus: I2CBus | None, *,
+def selftest_keys(config: Config, bus: I2CBus | None = None, *,
                   clock: Callable[[], float] = time.monotonic,
                   midi_backend: Any = None) -> list[Check]:
     """One finding about the key sensors, as `dystonia-box selftest` prints it."""
@@ -284,7 +284,7 @@ def _check_keybar(config: Config, bus: I2CBus | None, clock: Callable[[], float]
                      "power-cycle the key bar; if it stays, its firmware has stopped")
     return Check("key bar", True,
                  f"answered at 0x{bar.device.address:02x}, protocol {version}, "
-                 f"clock running (sync residual {fit.residual_s * 1e6:.0f} us), "
+                 f"clock running (sync residual {fit.residual_s * 1e6:.1f} us), "
                  f"{waiting} events waiting")
 
 
