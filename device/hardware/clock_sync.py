@@ -15,6 +15,7 @@ nearest the latest read.
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from dataclasses import dataclass
 
@@ -63,6 +64,7 @@ class ClockSync:
         self._samples: deque[tuple[int, float, float]] = deque(maxlen=window)
         self._fit: ClockFit | None = None
         self._dirty = False
+        self._lock = threading.RLock()  # reads are added by the poll thread, used by drain()
         self.jumps = 0  # times the counter was not where the fit expected it (device reset)
 
     def __len__(self) -> int:
@@ -74,7 +76,10 @@ class ClockSync:
             raise ValueError(f"counter value {raw_us} is not a 32-bit unsigned number")
         if t_after < t_before:
             raise ValueError("transaction ends before it begins")
-        mid = (t_before + t_after) / 2.0
+        with self._lock:
+            self._add(raw_us, (t_before + t_after) / 2.0, t_after - t_before)
+
+    def _add(self, raw_us: int, mid: float, duration: float) -> None:
         unwrapped = raw_us
         if self._samples:
             fit = self.fit()
@@ -87,26 +92,29 @@ class ClockSync:
                 self._samples.clear()
                 self._fit = None
                 unwrapped = raw_us
-        self._samples.append((unwrapped, mid, t_after - t_before))
+        self._samples.append((unwrapped, mid, duration))
         self._dirty = True
 
     def unwrap(self, raw_us: int) -> int:
         """The continuation of a 32-bit device time nearest the latest read (within ±35 min)."""
-        if not self._samples:
-            raise ClockSyncError("the device clock has not been read yet")
-        return _nearest(raw_us, self._samples[-1][0])
+        with self._lock:
+            if not self._samples:
+                raise ClockSyncError("the device clock has not been read yet")
+            return _nearest(raw_us, self._samples[-1][0])
 
     def to_monotonic(self, raw_us: int) -> float:
         """A 32-bit device time on the Pi's monotonic clock."""
-        return self.fit().monotonic(self.unwrap(raw_us))
+        with self._lock:
+            return self.fit().monotonic(self.unwrap(raw_us))
 
     def fit(self) -> ClockFit:
-        if not self._samples:
-            raise ClockSyncError("the device clock has not been read yet")
-        if self._fit is None or self._dirty:
-            self._fit = self._compute(self._fit)
-            self._dirty = False
-        return self._fit
+        with self._lock:
+            if not self._samples:
+                raise ClockSyncError("the device clock has not been read yet")
+            if self._fit is None or self._dirty:
+                self._fit = self._compute(self._fit)
+                self._dirty = False
+            return self._fit
 
     def _compute(self, previous: ClockFit | None) -> ClockFit:
         us = np.array([s[0] for s in self._samples], dtype=np.int64)

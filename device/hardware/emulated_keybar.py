@@ -16,6 +16,7 @@ from __future__ import annotations
 import bisect
 import math
 import struct
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -77,6 +78,7 @@ class EmulatedKeyBar(RegisterDevice):
         self._serial = 0
         self._latched: dict[int, bytes] = {}  # first register -> bytes latched there
         self._head_read = 0  # bytes of the head event already read
+        self._lock = threading.RLock()  # a test injects while the driver's thread polls
 
     # --- the counter ----------------------------------------------------------------
     def device_us(self, t: float) -> int:
@@ -90,20 +92,22 @@ class EmulatedKeyBar(RegisterDevice):
     # --- feeding key events ---------------------------------------------------------
     def inject(self, events: Iterable[KeyEvent]) -> None:
         """Key presses at their true Pi-clock times, queued as the clock passes them."""
-        for event in events:
-            self._serial += 1
-            bisect.insort(self._pending, (event.time_s, self._serial, event))
+        with self._lock:
+            for event in events:
+                self._serial += 1
+                bisect.insort(self._pending, (event.time_s, self._serial, event))
 
     def queue(self, note: int, kind: str, device_us: int, velocity: float) -> None:
         """Put one event in the FIFO now, as the scanner would (overflow if full)."""
-        if len(self.fifo) >= kb.FIFO_DEPTH:
-            self.overflowed = True
-            self.lost += 1
-            return
         code = 1 if kind == ONSET else 2
         level = 0 if math.isnan(velocity) else round(velocity * 65535)  # NaN: not measured
-        self.fifo.append(struct.pack(kb.EVENT_FORMAT, note - kb.LOWEST_NOTE, code,
-                                     device_us % WRAP_US, level))
+        with self._lock:
+            if len(self.fifo) >= kb.FIFO_DEPTH:
+                self.overflowed = True
+                self.lost += 1
+                return
+            self.fifo.append(struct.pack(kb.EVENT_FORMAT, note - kb.LOWEST_NOTE, code,
+                                         device_us % WRAP_US, level))
 
     def _advance(self, now: float) -> None:
         while self._pending and self._pending[0][0] <= now:
@@ -130,6 +134,10 @@ class EmulatedKeyBar(RegisterDevice):
         return value
 
     def read_register(self, register: int) -> int:
+        with self._lock:
+            return self._read(register)
+
+    def _read(self, register: int) -> int:
         if register == kb.WHO_AM_I:
             return self.who_am_i
         if register == kb.VERSION:
@@ -152,15 +160,17 @@ class EmulatedKeyBar(RegisterDevice):
         raise OSError(NACK, f"register 0x{register:02x} is not readable")
 
     def read_block(self, register: int, length: int) -> list[int]:
-        if register == kb.FIFO_DATA:
-            return [self._fifo_byte() for _ in range(length)]
-        return super().read_block(register, length)
+        with self._lock:
+            if register == kb.FIFO_DATA:
+                return [self._fifo_byte() for _ in range(length)]
+            return super().read_block(register, length)
 
     def write_register(self, register: int, value: int) -> None:
         if register != kb.CTRL:
             raise OSError(NACK, f"register 0x{register:02x} is not writable")
-        self._advance(self.clock())  # keys pressed before this write saw the old setting
-        self.scanning = bool(value & kb.CTRL_SCAN)
-        if value & kb.CTRL_CLEAR:
-            self.fifo.clear()
-            self._head_read = 0
+        with self._lock:
+            self._advance(self.clock())  # keys pressed before this write saw the old setting
+            self.scanning = bool(value & kb.CTRL_SCAN)
+            if value & kb.CTRL_CLEAR:
+                self.fifo.clear()
+                self._head_read = 0

@@ -121,16 +121,19 @@ class KeyBarSource(KeySource):
         return self._overflowed
 
     def start(self, cue: Cue | None = None) -> None:
-        self.bar.identify()
-        self.bar.control(scanning=False, clear=True)
-        self.bar.status()  # clears an overflow from before this take
         with self._lock:
             self._raw.clear()
         self._overflowed = False
         self._failure = None
-        self.bar.synchronise(self.initial_reads)
-        self._last_sync = self.bar.clock()
-        self.bar.control(scanning=True)
+        try:
+            self.bar.identify()
+            self.bar.control(scanning=False, clear=True)
+            self.bar.status()  # clears an overflow from before this take
+            self.bar.synchronise(self.initial_reads)
+            self._last_sync = self.bar.clock()
+            self.bar.control(scanning=True)
+        except (OSError, KeyBarError) as error:
+            raise KeySourceError(f"the key bar cannot start the take: {error}") from None
         if self.background:
             self._halt.clear()
             self._thread = threading.Thread(target=self._run, name="key bar", daemon=True)
