@@ -238,6 +238,8 @@ def test_key_bar_that_stops_answering_during_a_take_fails_the_take_clearly():
     r.emulated.faults.absent = True
     with pytest.raises(KeySourceError, match="stopped answering"):
         source.stop()
+    with pytest.raises(KeySourceError, match="cannot start the take: key bar at 0x42"):
+        source.start()
 
 
 def test_background_polling_delivers_every_event_by_stop():

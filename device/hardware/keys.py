@@ -34,9 +34,13 @@ from device.platform import is_raspberry_pi
 from device.protocol import Protocol
 from device.protocol import load as load_protocol
 
-__all__ = ["Cue", "KeyBarSource", "KeyEvent", "KeySource", "KeySourceError", "MidiSource",
-           "NoKeys", "SimulatedKeys", "keys_array", "open_keys", "read_midi_file",
+__all__ = ["OVERFLOW_ADVICE", "Cue", "KeyBarSource", "KeyEvent", "KeySource", "KeySourceError",
+           "MidiSource", "NoKeys", "SimulatedKeys", "keys_array", "open_keys", "read_midi_file",
            "selftest_keys"]
+
+#: What the clinician is told about a take whose source reports `overflowed`.
+OVERFLOW_ADVICE = ("The key sensor lost keystrokes during this take (its queue overflowed), "
+                   "so the take cannot be timed reliably. Please record it again.")
 
 
 class KeySourceError(RuntimeError):
