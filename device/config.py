@@ -94,7 +94,11 @@ SCHEMA: dict[str, dict[str, Key]] = {
         ),
         "keybar_address": Key(0x42, int, "I2C address of the key-bar microcontroller",
                               in_range(0x03, 0x77)),
+        "keybar_channel": Key(-1, int, "multiplexer channel of the key bar "
+                              "(-1: directly on the bus)", in_range(-1, 7)),
         "midi_port": Key("", str, "MIDI input port name (empty: the first one found)"),
+        "resync_s": Key(1.0, (int, float), "seconds between re-synchronisations of the key "
+                        "bar's clock during a take", in_range(0.1, 60.0)),
     },
     "i2c": {
         "bus": Key(1, int, "I2C bus number (/dev/i2c-N)", in_range(0, 20)),
