@@ -134,7 +134,8 @@ def run_demo(args: argparse.Namespace, context: Any) -> int:
     print(f"Session {session_id} of {pseudonym}: {len(rows)} takes scored, {abnormal} "
           f"abnormal (models {models.id}, trained on {models.trained_on} data: "
           f"{'clinical use' if models.clinical_use else 'not for clinical use'})")
-    report = session_report(conn, session_id, models, box_name=context.config["box"]["name"])
+    report = session_report(conn, session_id, models, box_name=context.config["box"]["name"],
+                            data_dir=data_dir)
     conn.close()
     print(summarise(report).headline)
     pdf = write_pdf(report, data_dir / "reports" / f"session-{session_id:06d}.pdf")

@@ -10,7 +10,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from pathlib import Path
 from typing import Any
+
+from device.biomech.norms import Norms
+from device.biomech.norms import load as load_norms
+from device.procedures.results_store import biomechanics_report, tojt_report
 
 from device.reports.model import (
     Biomechanics,
@@ -66,9 +71,18 @@ def _earlier(conn: sqlite3.Connection, patient_id: int, started: float,
 
 
 def session_report(conn: sqlite3.Connection, session_id: int, models: ModelSet | None,
-                   box_name: str = "dystonia-box", biomechanics: Biomechanics | None = None,
-                   tojt: Tojt | None = None) -> SessionReport:
-    """Everything the summary, charts, PDF and export need for one session."""
+                   box_name: str = "dystonia-box", data_dir: Path | None = None,
+                   norms: Norms | None = None) -> SessionReport:
+    """Everything the summary, charts, PDF and export need for one session.
+
+    With `data_dir`, the session's biomechanics (z-scores against `norms`, default the
+    shipped ones) and TOJT results are included too.
+    """
+    biomechanics: Biomechanics | None = None
+    tojt: Tojt | None = None
+    if data_dir is not None:
+        biomechanics = biomechanics_report(conn, session_id, norms or load_norms())
+        tojt = tojt_report(conn, data_dir, session_id)
     session = conn.execute(
         "SELECT s.id, s.patient_id, s.protocol, s.started, p.pseudonym, p.year_of_birth, "
         "c.name AS clinician FROM session s JOIN patient p ON p.id = s.patient_id "

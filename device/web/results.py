@@ -42,7 +42,8 @@ bp = Blueprint("results", __name__)
 def build_report(session_id: int) -> SessionReport:
     session_or_404(session_id)
     return session_report(get_db(), session_id, current_app.extensions.get("models"),
-                          box_name=current_app.config["BOX_CONFIG"]["box"]["name"])
+                          box_name=current_app.config["BOX_CONFIG"]["box"]["name"],
+                          data_dir=current_app.config["DATA_DIR"])
 
 
 def hand_panels(report: SessionReport) -> list[dict[str, Any]]:
