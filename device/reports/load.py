@@ -16,7 +16,6 @@ from typing import Any
 from device.biomech.norms import Norms
 from device.biomech.norms import load as load_norms
 from device.procedures.results_store import biomechanics_report, tojt_report
-
 from device.reports.model import (
     Biomechanics,
     CardSummary,
