@@ -123,7 +123,7 @@ def test_summary_optional_sections_only_from_given_results(report):
         report,
         biomechanics=Biomechanics(z={"peak force": {"ring": 2.6, "index": 0.4},
                                      "release time": {"ring": 1.1}},
-                                  asymmetry={"peak force": -2.4}),
+                                  asymmetry={"peak force": 5.3, "tapping rate": 1.2}),
         tojt=Tojt(threshold_s=0.092, trials=tuple(TojtTrial(0.05, i % 3 != 0)
                                                    for i in range(30))))
     lines = summary.summarise(extra)
@@ -131,7 +131,9 @@ def test_summary_optional_sections_only_from_given_results(report):
         "Finger biomechanics:",
         "Peak force: outside the healthy range for ring finger 2.6 SD above.",
         "Release time: every finger within 2 SD of healthy players.",
-        "Left/right asymmetry of peak force: -2.4 SD, beyond the healthy range.",
+        "Left/right asymmetry of peak force: 5.3, beyond what healthy players give (up to 4.7).",
+        "Left/right asymmetry of tapping rate: 1.2, within what healthy players give (up to "
+        "4.7).",
     ]
     assert lines.tojt == ["Temporal order judgement: threshold 92 ms (75 % correct; 30 trials, "
                           "20 answered correctly)."]

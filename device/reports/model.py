@@ -148,7 +148,8 @@ class Biomechanics:
     """Finger biomechanics as z-scores against healthy players.
 
     ``z[measure][finger]``, e.g. ``z["peak force"]["ring"] = 2.6``; ``asymmetry[measure]`` is
-    a z-score of the left/right difference. Units stay with the measure's name.
+    the paper's asymmetry: the Euclidean norm of z_L - z_R over the five fingers.
+    Units stay with the measure's name.
     """
 
     z: dict[str, dict[str, float]]
