@@ -52,6 +52,7 @@ class SensorErrors:
     temperature_c: float = 31.0
 
 
+TYPICAL_ERRORS = SensorErrors()
 NO_ERRORS = SensorErrors(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
 
 
@@ -157,7 +158,7 @@ class EmulatedIcm20948(RegisterDevice):
         self,
         motion: Motion,
         *,
-        errors: SensorErrors = SensorErrors(),
+        errors: SensorErrors = TYPICAL_ERRORS,
         seed: int = 0,
         field: np.ndarray = EARTH_FIELD,
         clock: Callable[[], float] = time.monotonic,
@@ -202,12 +203,12 @@ class EmulatedIcm20948(RegisterDevice):
     @property
     def accel_range_g(self) -> int:
         code = self.banks[2][reg.ACCEL_CONFIG] >> 1 & 0x03
-        return [g for g, c in reg.ACCEL_RANGES_G.items() if c == code][0]
+        return next(g for g, c in reg.ACCEL_RANGES_G.items() if c == code)
 
     @property
     def gyro_range_dps(self) -> int:
         code = self.banks[2][reg.GYRO_CONFIG_1] >> 1 & 0x03
-        return [d for d, c in reg.GYRO_RANGES_DPS.items() if c == code][0]
+        return next(d for d, c in reg.GYRO_RANGES_DPS.items() if c == code)
 
     @property
     def gyro_rate_hz(self) -> float:
