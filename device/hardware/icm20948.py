@@ -105,9 +105,9 @@ class Icm20948Error(OSError):
 class Reading:
     """One sample of one IMU, in the accelerometer's axes.
 
-    `mag` is None when the magnetometer reported an overflow (HOFL): a magnet or steel
-    close to the sensor. `mag_fresh` is whether the magnetometer had a new measurement
-    since the internal master's previous fetch.
+    `mag` is None when the magnetometer reported an overflow (HOFL, `mag_overflow`): a
+    magnet or steel close to the sensor. `mag_fresh` is whether the magnetometer had a new
+    measurement since the internal master's previous fetch.
     """
 
     t: float  # clock seconds just after the burst was read
@@ -115,6 +115,7 @@ class Reading:
     gyro: np.ndarray  # rad/s
     mag: np.ndarray | None  # tesla
     mag_fresh: bool
+    mag_overflow: bool
     temperature_c: float
 
 
@@ -258,6 +259,14 @@ class Icm20948:
         self.write_register(3, I2C_SLV0_REG, ST1)
         self.write_register(3, I2C_SLV0_CTRL, SLV_EN | MAG_BURST)
         self.select_bank(0)  # where the samples are
+        for _ in range(20):  # the first measurement takes one magnetometer period
+            if self.read().mag_fresh:
+                return
+            self._sleep(0.005)
+        raise Icm20948Error(
+            f"{self.name}: the magnetometer gave no measurement within 0.1 s of starting; "
+            "power-cycle the box, and replace the sensor if it persists"
+        )
 
     # --- magnetometer through slave 4 ------------------------------------------------------
     def mag_read(self, register: int) -> int:
@@ -305,9 +314,10 @@ class Icm20948:
         accel = np.array(raw[0:3], dtype=np.float64) * self.accel_scale
         gyro = np.array(raw[3:6], dtype=np.float64) * self.gyro_scale
         temperature = raw[6] / TEMP_LSB_PER_DEGC + TEMP_OFFSET_DEGC
+        overflow = bool(st2 & ST2_HOFL)
         mag = None
-        if not st2 & ST2_HOFL:
+        if not overflow:
             # AK09916 Y and Z point opposite to the accelerometer's
             mag = np.array([hx, -hy, -hz], dtype=np.float64) * MAG_TESLA_PER_LSB
         return Reading(t=t, accel=accel, gyro=gyro, mag=mag, mag_fresh=bool(st1 & ST1_DRDY),
-                       temperature_c=temperature)
+                       mag_overflow=overflow, temperature_c=temperature)

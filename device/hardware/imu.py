@@ -173,7 +173,7 @@ class ImuPair:
         orientations = []
         for i, (reading, orientation_filter) in enumerate(zip(readings, self.filters,
                                                               strict=True)):
-            if reading.mag is None:
+            if reading.mag_overflow:
                 self.mag_overflows[i] += 1
             orientations.append(orientation_filter.update(reading))
         flexion, abduction = joint_angles(*orientations, self.neutral)
