@@ -314,6 +314,8 @@ class EmulatedIcm20948(RegisterDevice):
         if bank == 0 and register == reg.PWR_MGMT_1 and value & reg.DEVICE_RESET:
             self._power_on()
             return
+        if bank == 0 and register == reg.USER_CTRL:
+            value &= ~reg.I2C_MST_RST & 0xFF  # the master reset bit clears itself
         self.banks[bank][register] = value
         if bank == 3 and register == reg.I2C_SLV4_CTRL and value & reg.SLV_EN:
             self._run_slave4()

@@ -64,6 +64,7 @@ DEVICE_RESET = 0x80
 SLEEP = 0x40
 CLKSEL_AUTO = 0x01
 I2C_MST_EN = 0x20
+I2C_MST_RST = 0x02  # self-clearing
 SLV_EN = 0x80
 SLV_READ = 0x80
 SLV4_DONE = 0x40
@@ -244,7 +245,7 @@ class Icm20948:
     def start_magnetometer(self) -> None:
         """Enable the internal master, check and start the AK09916, fetch it with slave 0."""
         user_ctrl = self.read_register(0, USER_CTRL)
-        self.write_register(0, USER_CTRL, user_ctrl | I2C_MST_EN)
+        self.write_register(0, USER_CTRL, user_ctrl | I2C_MST_EN | I2C_MST_RST)
         self.write_register(3, I2C_MST_CTRL, I2C_MST_CLK_345KHZ)
         found = self.mag_read(WIA2)
         if found != AK09916_ID:
