@@ -264,11 +264,17 @@ def test_triad_recovers_an_exact_orientation():
     assert (found.inv() * truth).magnitude() < 1e-9
 
 
+TILT = Rotation.from_euler("ZYX", [70.0, -30.0, 20.0], degrees=True)
+
+
+class TiltedStillHand(GuidedMovement):
+    def dorsum(self, t: float) -> Rotation:
+        return TILT
+
+
 def test_static_tilt_is_recovered_with_noise_bias_and_drift():
-    truth = Rotation.from_euler("ZYX", [70.0, -30.0, 20.0], degrees=True)
-    movement = GuidedMovement(wobble_rad=0.0)
-    movement.dorsum = lambda t: truth  # type: ignore[method-assign]
-    pair, _, _ = pair_on(movement)
+    truth = TILT
+    pair, _, _ = pair_on(TiltedStillHand())
     samples = pair.record(3.0)
     found = samples[-1].dorsum_orientation
     assert math.degrees((found.inv() * truth).magnitude()) < 3.0
