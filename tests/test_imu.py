@@ -368,3 +368,9 @@ def test_selftest_names_the_failing_sensor_and_its_channel():
     checks = selftest_imu(from_mapping({}), I2CBus(emulated, sleep=lambda s: None))
     assert not checks[0].ok and "overflow" in checks[0].detail and "magnets" in checks[0].fix
     assert not checks[1].ok and "channel 6" in checks[1].detail and "channel 6" in checks[1].fix
+
+
+def test_selftest_without_the_bus_device_fails_both_with_the_reason():
+    checks = selftest_imu(from_mapping({"i2c": {"bus": 19}, "imu": {"source": "icm20948"}}))
+    assert [c.ok for c in checks] == [False, False]
+    assert all("/dev/i2c-19 does not exist" in c.detail for c in checks)
