@@ -120,6 +120,13 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "channels": Key([5, 6], list, "multiplexer channels: hand dorsum, proximal phalanx",
                         ints_in_range(0, 7)),
         "address": Key(0x68, int, "ICM-20948 address (0x68 or 0x69)", in_range(0x68, 0x69)),
+        "rate_hz": Key(100.0, float, "samples per second of both IMUs during a recording",
+                       in_range(10.0, 400.0)),
+        "accel_range_g": Key(4, int, "accelerometer full scale in g", one_of(2, 4, 8, 16)),
+        "gyro_range_dps": Key(500, int, "gyroscope full scale in degrees per second",
+                              one_of(250, 500, 1000, 2000)),
+        "filter_gain": Key(0.1, float, "Madgwick filter gain: how fast gravity and the "
+                           "magnetic field correct the gyroscope", in_range(0.001, 1.0)),
     },
     "stimulator": {
         "source": Key("auto", str, "auto, gpio or sim", one_of("auto", "gpio", "sim")),
