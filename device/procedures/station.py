@@ -26,7 +26,7 @@ from device.store import db
 log = logging.getLogger(__name__)
 
 
-class StationBusy(RuntimeError):
+class StationBusyError(RuntimeError):
     """Another test is running on this box."""
 
 
@@ -102,10 +102,10 @@ class TestStation:
         return SimulatedForcePatient(source) if hasattr(source, "set_action") else None
 
     def start_force_step(self, session_id: int, step: ForceStep) -> None:
-        """Start `step` in the background; raises StationBusy or the hardware's error."""
+        """Start `step` in the background; raises StationBusyError or the hardware's error."""
         with self._lock:
             if self.running:
-                raise StationBusy("another test is running on this box; wait until it ends")
+                raise StationBusyError("another test is running on this box; wait until it ends")
             cells = self.cells()
             conn = db.connect(self.data_dir / db.DB_FILE)
             maxima = stored_maxima(force_results(conn, session_id), step.hand)

@@ -12,6 +12,7 @@ from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 
 from device.config import Config
+from device.procedures.station import TestStation
 from device.screening.models import ModelSet
 from device.session.recorder import Recorder, RecordingState
 from device.store import db
@@ -62,6 +63,7 @@ def create_app(config: Config, data_dir: Path, recorder: Recorder,
     )
     app.extensions["recording"] = RecordingState(recorder)
     app.extensions["models"] = models
+    app.extensions["station"] = TestStation(config, data_dir)
     app.extensions["login_rate_limit"] = LoginRateLimit()
     app.jinja_env.filters["datetime"] = _datetime
     login = LoginManager(app)
@@ -103,7 +105,7 @@ def create_app(config: Config, data_dir: Path, recorder: Recorder,
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'")
         return response
 
-    from device.web import api, auth, patients, results, setup, wizard
+    from device.web import api, auth, bedside, patients, results, setup, wizard
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(setup.bp)
@@ -111,4 +113,5 @@ def create_app(config: Config, data_dir: Path, recorder: Recorder,
     app.register_blueprint(wizard.bp)
     app.register_blueprint(results.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(bedside.bp)
     return app

@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from device.procedures.force_plan import FINGER_WORDS
 from device.procedures.results_store import MEASURE_WORDS
-from device.procedures.station import StationBusy, TestStation, hand_plan, next_force_step
+from device.procedures.station import StationBusyError, TestStation, hand_plan, next_force_step
 from device.web.app import get_db
 from device.web.forms import LogoutForm, StepForm
 from device.web.wizard import session_or_404
@@ -69,7 +69,7 @@ def start_force(session_id: int, hand: str) -> Any:
     else:
         try:
             _station().start_force_step(session_id, step)
-        except (StationBusy, OSError, ValueError) as error:
+        except (StationBusyError, OSError, ValueError) as error:
             flash(f"The test could not start: {error}", "error")
     return redirect(url_for("bedside.page", session_id=session_id))
 
