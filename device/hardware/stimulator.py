@@ -28,6 +28,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,7 +36,7 @@ from gpiozero import LED, OutputDevice
 from gpiozero.pins import Factory
 from gpiozero.pins.mock import MockFactory
 
-from device.hardware.precise_time import wait_until
+from device.hardware.precise_time import realtime_priority, wait_until
 from device.hardware.response_buttons import FINGERS, Response, ResponseButtons
 from device.hardware.shared_pins import SharedFilePinFactory
 from device.hardware.solenoid_guard import SolenoidGuard
@@ -102,6 +103,7 @@ class TapPair:
     requested_pulse_s: float
     pulse_s: float  # the width used (the request, clamped to the hard cap)
     taps: tuple[Tap, Tap]  # in onset order
+    realtime: bool  # delivered under real-time scheduling
 
     @property
     def delivered_soa_s(self) -> float:
@@ -126,6 +128,8 @@ class Stimulator:
     guard process that switches the solenoids off if this process dies; it must be able to
     reach the pins from another process (the Pi's GPIO or a ``SharedFilePinFactory``).
     ``wait``: how to wait until an instant (the bench swaps in the naive ``time.sleep``).
+    ``realtime``: deliver each pair under SCHED_FIFO when the process may (see
+    ``precise_time.realtime_priority``); without it, load on the machine delays edges.
     """
 
     def __init__(
@@ -137,8 +141,11 @@ class Stimulator:
         pin_factory: Factory | None = None,
         guard: bool = False,
         wait: Callable[[float], float] = wait_until,
+        realtime: bool = True,
     ) -> None:
         self.pins = pins or StimulatorPins()
+        self.realtime = realtime
+        self._warned_not_realtime = False
         self.pulse_s = clamp_pulse(pulse_s)
         self._wait = wait
         self._lock = threading.RLock()  # re-entrant: a signal handler may run inside a write
@@ -176,6 +183,17 @@ class Stimulator:
         second = FINGERS[1 - FINGERS.index(first)]
         on: dict[str, float] = {}
         off: dict[str, float] = {}
+        with realtime_priority() if self.realtime else nullcontext(False) as realtime:
+            if self.realtime and not realtime:
+                self._warn_not_realtime()
+            self._deliver(first, second, soa_s, width, on, off)
+        return TapPair(first, soa_s, requested, width,
+                       (Tap(first, on[first], off[first]), Tap(second, on[second], off[second])),
+                       realtime)
+
+    def _deliver(self, first: str, second: str, soa_s: float, width: float,
+                 on: dict[str, float], off: dict[str, float]) -> None:
+        """Switch the solenoids on and off on time, filling in the measured edges."""
         try:
             on[first] = self._switch(first, True)
             # (time, switch-off before switch-on at a tie, finger, state)
@@ -192,8 +210,12 @@ class Stimulator:
                     off[finger] = edge
         finally:
             self.all_off()
-        return TapPair(first, soa_s, requested, width,
-                       (Tap(first, on[first], off[first]), Tap(second, on[second], off[second])))
+
+    def _warn_not_realtime(self) -> None:
+        if not self._warned_not_realtime:
+            self._warned_not_realtime = True
+            log.warning("no real-time priority for the stimulator (needs root, CAP_SYS_NICE "
+                        "or LimitRTPRIO); load on the machine may delay taps")
 
     def _switch(self, finger: str, state: bool) -> float:
         with self._lock:
