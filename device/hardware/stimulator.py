@@ -44,6 +44,12 @@ from device.hardware.solenoid_guard import SolenoidGuard
 log = logging.getLogger(__name__)
 
 HARD_CAP_S = 0.050
+# The longest pulse aimed at: the cap less a margin for a late switch-off (the wait's overshoot,
+# the pin write, the odd scheduling hiccup), so that the delivered pulse stays under the cap.
+MAX_PULSE_S = HARD_CAP_S - 0.0005
+# Every switch-off is aimed this much early, and from the start of the switch-on write, so that
+# the delivered pulse is not longer than its width.
+SWITCH_OFF_LEAD_S = 50e-6
 SOA_RANGE_S = (0.001, 0.300)
 
 
@@ -111,14 +117,14 @@ class TapPair:
 
 
 def clamp_pulse(requested_s: float) -> float:
-    """The pulse width to use: ``requested_s`` up to the hard cap (with a warning above it)."""
+    """The pulse width to use: ``requested_s`` up to ``MAX_PULSE_S`` (with a warning above
+    the hard cap)."""
     if not (math.isfinite(requested_s) and requested_s > 0):
         raise ValueError(f"pulse width must be a positive number of seconds, got {requested_s!r}")
     if requested_s > HARD_CAP_S:
-        log.warning("solenoid pulse of %.1f ms requested; clamped to the hard cap of %.0f ms",
-                    requested_s * 1e3, HARD_CAP_S * 1e3)
-        return HARD_CAP_S
-    return requested_s
+        log.warning("solenoid pulse of %.1f ms requested; clamped to the hard cap of %.0f ms "
+                    "(aimed at %.1f ms)", requested_s * 1e3, HARD_CAP_S * 1e3, MAX_PULSE_S * 1e3)
+    return min(requested_s, MAX_PULSE_S)
 
 
 class Stimulator:
@@ -194,18 +200,19 @@ class Stimulator:
     def _deliver(self, first: str, second: str, soa_s: float, width: float,
                  on: dict[str, float], off: dict[str, float]) -> None:
         """Switch the solenoids on and off on time, filling in the measured edges."""
+        end = width - SWITCH_OFF_LEAD_S
         try:
-            on[first] = self._switch(first, True)
+            before, on[first] = self._switch(first, True)
             # (time, switch-off before switch-on at a tie, finger, state)
-            pending = [(on[first] + width, 0, first, False), (on[first] + soa_s, 1, second, True)]
+            pending = [(before + end, 0, first, False), (on[first] + soa_s, 1, second, True)]
             while pending:
                 pending.sort()
                 target, _, finger, state = pending.pop(0)
                 self._wait(target)
-                edge = self._switch(finger, state)
+                before, edge = self._switch(finger, state)
                 if state:
                     on[finger] = edge
-                    pending.append((edge + width, 0, finger, False))
+                    pending.append((before + end, 0, finger, False))
                 else:
                     off[finger] = edge
         finally:
@@ -217,7 +224,8 @@ class Stimulator:
             log.warning("no real-time priority for the stimulator (needs root, CAP_SYS_NICE "
                         "or LimitRTPRIO); load on the machine may delay taps")
 
-    def _switch(self, finger: str, state: bool) -> float:
+    def _switch(self, finger: str, state: bool) -> tuple[float, float]:
+        """Write one solenoid; the clock before the write, and the edge's estimated time."""
         with self._lock:
             if state and (self._halted or self._closed):
                 raise StimulatorHaltedError("the stimulator was switched off for good (stop "
@@ -226,7 +234,7 @@ class Stimulator:
             before = time.perf_counter()
             device.value = state
             after = time.perf_counter()
-        return (before + after) / 2
+        return before, (before + after) / 2
 
     def all_off(self) -> None:
         """Switch both solenoids off; every one is tried even if another fails."""
