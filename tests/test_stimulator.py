@@ -346,6 +346,7 @@ def test_no_press_times_out_and_earlier_presses_do_not_count(factory, buttons):
     assert later.finger is None and later.reaction_s is None
     factory.pin(BUTTON_INDEX).drive_low()
     assert buttons.pressed() == {"index": True, "middle": False}
+    factory.pin(BUTTON_INDEX).drive_high()
     with pytest.raises(ValueError, match="timeout_s must be positive"):
         buttons.wait(0.0)
 

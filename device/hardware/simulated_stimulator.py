@@ -93,6 +93,7 @@ class SimulatedStimulator(Stimulator):
         self.observer = observer
         self._rng = rng or np.random.default_rng()
         self._presses: list[threading.Thread] = []
+        self._closing = threading.Event()
 
     def tap_pair(self, first: str, soa_s: float, *, pulse_s: float | None = None) -> TapPair:
         pair = super().tap_pair(first, soa_s, pulse_s=pulse_s)
@@ -109,7 +110,8 @@ class SimulatedStimulator(Stimulator):
         if previous is not None:
             previous.join()  # the finger is still on the last button: release it first
         pin = self.pin_factory.pin(self.pins.buttons()[finger])
-        time.sleep(max(at_s - time.perf_counter(), 0.0))
+        if self._closing.wait(max(at_s - time.perf_counter(), 0.0)):
+            return  # closed before the person answered
         pin.drive_low()  # first contact
         time.sleep(BOUNCE_S)
         pin.drive_high()
@@ -119,6 +121,7 @@ class SimulatedStimulator(Stimulator):
         pin.drive_high()
 
     def close(self) -> None:
+        self._closing.set()
         for press in self._presses:
             press.join()
         super().close()
