@@ -17,6 +17,7 @@ import pytest
 from gpiozero.pins.mock import MockFactory, MockPin
 
 from device import config
+from device.hardware import solenoid_guard
 from device.hardware import stimulator as stimulator_module
 from device.hardware.response_buttons import Response, ResponseButtons
 from device.hardware.shared_pins import SharedFilePinFactory, current_states, read_history
@@ -443,3 +444,33 @@ def test_without_real_time_priority_it_still_taps_and_says_so(factory, monkeypat
         pairs = [stim.tap_pair("index", 0.002) for _ in range(3)]
     assert not any(pair.realtime for pair in pairs)
     assert caplog.text.count("no real-time priority") == 1
+
+
+class BusyFactory(MockFactory):
+    """Lines that stay claimed (by a dying process) for the first few attempts."""
+
+    def __init__(self, busy_attempts: int) -> None:
+        super().__init__()
+        self.busy_attempts = busy_attempts
+
+    def pin(self, name, **kwargs):
+        if self.busy_attempts > 0:
+            self.busy_attempts -= 1
+            raise OSError(16, "GPIO busy")
+        return super().pin(name, **kwargs)
+
+
+def test_the_guard_retries_a_busy_line_then_drives_it_low():
+    factory = BusyFactory(busy_attempts=5)
+    assert solenoid_guard._drive_low(factory, [INDEX, MIDDLE]) == []
+    assert factory.pin(INDEX).function == "output" and not factory.pin(INDEX).state
+    assert factory.pin(MIDDLE).function == "output" and not factory.pin(MIDDLE).state
+    factory.close()
+
+
+def test_the_guard_names_a_line_it_could_not_claim(monkeypatch):
+    monkeypatch.setattr(solenoid_guard, "CLAIM_DEADLINE_S", 0.01)
+    factory = BusyFactory(busy_attempts=10**9)
+    [problem] = solenoid_guard._drive_low(factory, [INDEX])
+    assert problem == "BCM 17: [Errno 16] GPIO busy"
+    factory.close()
