@@ -20,6 +20,9 @@ from gpiozero import Button
 from gpiozero.pins import Factory
 
 FINGERS = ("index", "middle")
+# An edge's time stamp older than this when its callback runs is on some other clock (lgpio
+# has mixed CLOCK_MONOTONIC and CLOCK_REALTIME stamps, joan2937/lg issue #19).
+MAX_EDGE_AGE_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,9 @@ class ResponseButtons:
     def _recorder(self, finger: str, button: Button, *, down: bool) -> Callable[[], None]:
         def record() -> None:
             age = button.active_time if down else button.inactive_time
-            self._edges.put((self._clock() - (age or 0.0), finger, down))
+            if age is None or not 0.0 <= age < MAX_EDGE_AGE_S:
+                age = 0.0  # a stamp on another clock (lg issue #19): date it by the callback
+            self._edges.put((self._clock() - age, finger, down))
 
         return record
 
