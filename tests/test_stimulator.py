@@ -37,7 +37,7 @@ from device.hardware.stimulator import (
     TapPair,
     TojIO,
 )
-from device.hardware.stimulator_factory import open_stimulator, selftest_stimulator
+from device.hardware.stimulator_factory import open_stimulator, selftest_stimulator, toj_io
 from device.platform import is_raspberry_pi
 from device.tojt import Zest, run_toj
 
@@ -414,6 +414,8 @@ def test_open_stimulator_follows_the_configuration():
         assert stim.pulse_s == 0.02 and stim.pins.led == 23
     with open_stimulator(config.from_mapping({}), on_pi=False) as stim:
         assert isinstance(stim, SimulatedStimulator)
+        io = toj_io(stim, config.from_mapping({"stimulator": {"response_timeout_s": 2.5}}))
+        assert io.stimulator is stim and io.response_timeout_s == 2.5
     with pytest.raises(StimulatorError, match='source = "sim"'):
         open_stimulator(config.from_mapping({"box": {"simulate": "real"}}), on_pi=False)
 

@@ -12,7 +12,7 @@ from device.config import Config
 from device.hardware.check import Check
 from device.hardware.simulated_stimulator import SimulatedObserver, SimulatedStimulator
 from device.hardware.solenoid_guard import GuardError
-from device.hardware.stimulator import Stimulator, StimulatorError, StimulatorPins
+from device.hardware.stimulator import Stimulator, StimulatorError, StimulatorPins, TojIO
 from device.platform import is_raspberry_pi
 
 SELFTEST_SOA_S = 0.100
@@ -124,3 +124,9 @@ def _describe(stimulator: Stimulator, source: str) -> str:
 
 def _pin_list(pins: StimulatorPins) -> str:
     return ", ".join(str(n) for n in vars(pins).values())
+
+
+def toj_io(stimulator: Stimulator, config: Config, *, pause_s: float = 0.5) -> TojIO:
+    """``run_toj``'s two callables on ``stimulator``, with the configured answer timeout."""
+    return TojIO(stimulator, response_timeout_s=config["stimulator"]["response_timeout_s"],
+                 pause_s=pause_s)
