@@ -140,6 +140,10 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "led_pin": Key(22, int, "BCM pin of the status LED", in_range(2, 27)),
         "pulse_s": Key(0.010, float, "solenoid pulse width in seconds (hard cap 0.050)",
                        in_range(0.001, 0.050)),
+        "debounce_s": Key(0.010, float, "a button press counts once it has stayed down this "
+                          "long, seconds", in_range(0.0, 0.1)),
+        "response_timeout_s": Key(5.0, float, "how long to wait for an answer after a pair of "
+                                  "taps, seconds", in_range(0.5, 60.0)),
     },
     "screening": {
         "models_dir": Key("", str, "autoencoder models (empty: the models shipped with the box)"),
