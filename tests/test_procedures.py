@@ -18,7 +18,7 @@ from device.procedures.force_run import LiveForce, run_force_step, run_force_tes
 from device.procedures.results_store import (
     biomechanics_report,
     force_results,
-    save_force_outcome,
+    save_outcome,
 )
 from device.procedures.simulated_patient import SimulatedForcePatient, SpeededClock
 from device.store import db, records
@@ -115,7 +115,7 @@ def test_outcomes_are_stored_with_their_recordings_and_reported_as_z_scores(tmp_
     with cells:
         for hand in ("left", "right"):
             for outcome in run_force_tests(cells, hand, perform=patient, clock=clock.now):
-                save_force_outcome(conn, tmp_path, session_id, outcome)
+                save_outcome(conn, tmp_path, session_id, outcome)
     stored = force_results(conn, session_id)
     assert len(stored) == 2 * 16
     first = next(iter(stored.values()))

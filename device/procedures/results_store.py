@@ -17,6 +17,7 @@ from typing import Any
 from device.biomech.measure import Measure
 from device.biomech.norms import Norms, asymmetry
 from device.procedures.force_run import ForceOutcome
+from device.procedures.rom_run import RomOutcome
 from device.reports.model import Biomechanics, Tojt, TojtTrial
 from device.store.recordings import RECORDINGS, sha256_of
 from device.store.transactions import transaction
@@ -45,8 +46,8 @@ def _insert(conn: sqlite3.Connection, session_id: int, kind: str, data: dict[str
         return int(cursor.lastrowid)
 
 
-def save_force_outcome(conn: sqlite3.Connection, data_dir: Path, session_id: int,
-                       outcome: ForceOutcome) -> int:
+def save_outcome(conn: sqlite3.Connection, data_dir: Path, session_id: int,
+                 outcome: ForceOutcome | RomOutcome) -> int:
     """Store one step's recording (if any) and result; returns the result id."""
     step = outcome.step
     data: dict[str, Any] = {

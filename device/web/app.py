@@ -12,7 +12,7 @@ from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 
 from device.config import Config
-from device.procedures.station import TestStation
+from device.procedures.station import BedsideStation
 from device.screening.models import ModelSet
 from device.session.recorder import Recorder, RecordingState
 from device.store import db
@@ -63,7 +63,7 @@ def create_app(config: Config, data_dir: Path, recorder: Recorder,
     )
     app.extensions["recording"] = RecordingState(recorder)
     app.extensions["models"] = models
-    app.extensions["station"] = TestStation(config, data_dir)
+    app.extensions["station"] = BedsideStation(config, data_dir)
     app.extensions["login_rate_limit"] = LoginRateLimit()
     app.jinja_env.filters["datetime"] = _datetime
     login = LoginManager(app)
