@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from device import __version__, config, platform
-from device.commands import info, score, serve, stats, take, user
+from device.commands import info, score, selftest, serve, stats, take, user
 
 
 @dataclass
@@ -23,7 +23,7 @@ class Context:
     data_dir: Path
 
 
-COMMANDS = (info, take, score, user, serve, stats)
+COMMANDS = (info, take, score, user, serve, stats, selftest)
 
 
 def build_parser() -> argparse.ArgumentParser:

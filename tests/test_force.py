@@ -11,7 +11,6 @@ import pytest
 
 from device import config as box_config
 from device.hardware import nau7802
-from device.hardware.check import selftest_force
 from device.hardware.emulated_nau7802 import EmulatedNAU7802, build_force_bus
 from device.hardware.force import (
     NOMINAL_NEWTONS_PER_COUNT,
@@ -25,6 +24,7 @@ from device.hardware.force_calibration import (
     guided_calibration,
     write_newtons_per_count,
 )
+from device.hardware.force_selftest import selftest_force
 from device.hardware.i2c import I2CBus, I2CDeviceError
 from device.hardware.nau7802 import NAU7802, ForceCellError
 from device.hardware.sim_force import (
