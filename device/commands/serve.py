@@ -82,6 +82,7 @@ def run_serve(args: argparse.Namespace, context: Any) -> int:
 def run_demo(args: argparse.Namespace, context: Any) -> int:
     from device import protocol
     from device.auth.passwords import hash_password
+    from device.procedures.demo import run_bedside_demo
     from device.reports.load import session_report
     from device.reports.pdf import write_pdf
     from device.reports.summary import summarise
@@ -125,6 +126,8 @@ def run_demo(args: argparse.Namespace, context: Any) -> int:
         print(f"[{number:2d}/{len(steps)}] recorded {step.describe()}"
               + ("" if quality.ok else f" (check: {quality.problems[0]})"), flush=True)
     worker.process_all(conn, data_dir, models, settings_from(context))
+    run_bedside_demo(conn, data_dir, session_id, sim,
+                     say=lambda line: print(f"      {line}", flush=True))
     rows = conn.execute("SELECT r.data_json FROM result r JOIN take t ON t.id = r.take_id "
                         "WHERE t.session_id = ? AND r.kind = 'screening'",
                         (session_id,)).fetchall()

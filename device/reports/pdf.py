@@ -8,6 +8,7 @@ built-in fonts cover Latin-1 only, so text is folded into it (a dash becomes "-"
 from __future__ import annotations
 
 import io
+import logging
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +26,10 @@ from device.reports.model import (
     worst_severity_per_task,
 )
 from device.reports.summary import LOUDNESS, TEMPO, summarise, task_name
+
+# fpdf2 warns once per embedded chart that it ignores preserveAspectRatio on <image>; our
+# PNG grids are drawn at their own aspect ratio, so the warning says nothing to a user.
+logging.getLogger("fpdf.svg").setLevel(logging.ERROR)
 
 FOLD = str.maketrans({"\u2013": "-", "\u2014": "-", "\u2018": "'", "\u2019": "'",
                       "\u201c": '"', "\u201d": '"', "\u2264": "<=", "\u2265": ">=",
