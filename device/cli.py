@@ -14,7 +14,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from device import __version__, config, platform
-from device.commands import info, score, serve, stats, take, user
+from device.commands import (
+    backup,
+    diagnostics,
+    info,
+    recovery,
+    score,
+    serve,
+    stats,
+    storage,
+    take,
+    user,
+)
 
 
 @dataclass
@@ -23,7 +34,7 @@ class Context:
     data_dir: Path
 
 
-COMMANDS = (info, take, score, user, serve, stats)
+COMMANDS = (info, take, score, user, serve, stats, backup, storage, diagnostics, recovery)
 
 
 def build_parser() -> argparse.ArgumentParser:

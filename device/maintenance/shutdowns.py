@@ -49,3 +49,13 @@ def mark_started(data_dir: Path) -> bool:
 
 def mark_stopped(data_dir: Path) -> None:
     (data_dir / MARKER_FILE).unlink(missing_ok=True)
+
+
+def running_pid(data_dir: Path) -> int | None:
+    """The pid of a ``dystonia-box serve`` still running on ``data_dir``, if any."""
+    try:
+        pid = int(json.loads((data_dir / MARKER_FILE).read_text(encoding="utf-8"))["pid"])
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (FileNotFoundError, ValueError, KeyError, TypeError, ProcessLookupError):
+        return None
+    return pid if b"serve" in cmdline and pid != os.getpid() else None
