@@ -99,7 +99,7 @@ def create(data_dir: Path, out: Path, config_file: Path | None, box_name: str) -
     if not (data_dir / db.DB_FILE).exists():
         raise BackupError(f"{data_dir}: no box database here ({db.DB_FILE}); nothing to back up")
     entries: list[tuple[str, Path]] = []
-    with tempfile.TemporaryDirectory(prefix="backup-", dir=data_dir) as tmp:
+    with tempfile.TemporaryDirectory(prefix=".backup-", dir=data_dir) as tmp:
         entries.append((f"data/{db.DB_FILE}", _database_copy(data_dir, Path(tmp))))
         for path in data_files(data_dir):
             entries.append((f"data/{path.relative_to(data_dir).as_posix()}", path))
