@@ -35,7 +35,10 @@ if [ "$DRY_RUN" = 0 ] && [ -z "$ROOT" ] && [ "$(id -u)" != 0 ]; then
 fi
 CONFIG=$BOX_ETC/config.toml
 if [ -z "$URL" ]; then
-  port=$(sed -n '/^\[web\]/,/^\[/s/^port = \([0-9]*\)/\1/p' "$ROOT$CONFIG" 2>/dev/null | head -n1)
+  port=""
+  if [ -f "$ROOT$CONFIG" ]; then
+    port=$(sed -n '/^\[web\]/,/^\[/s/^port = \([0-9]*\)/\1/p' "$ROOT$CONFIG" | head -n1)
+  fi
   URL=http://127.0.0.1:${port:-80}/login
 fi
 
