@@ -30,15 +30,17 @@ def run_until_stopped(server: Any, notifier: Notifier, status: str,
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGTERM, signal.SIGINT):
             previous[signum] = signal.signal(signum, lambda *_: stop.set())
-    watchdog = None
+    watchdog, pass_timeout = None, PASS_TIMEOUT_S
     if notifier.watchdog_s:
         watchdog = LivenessWatchdog(notifier, checks=checks)
+        # An idle loop must still beat at least twice between two pings.
+        pass_timeout = min(PASS_TIMEOUT_S, watchdog.interval_s / 2)
         watchdog.start()
     notifier.ready(status)
     socket_map = _socket_map(server)
     try:
         while not stop.is_set():
-            server.asyncore.loop(timeout=PASS_TIMEOUT_S, map=socket_map,
+            server.asyncore.loop(timeout=pass_timeout, map=socket_map,
                                  use_poll=server.adj.asyncore_use_poll, count=1)
             if watchdog is not None:
                 watchdog.beat()

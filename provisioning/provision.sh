@@ -146,6 +146,15 @@ python_env() {
   if [ -f "$ROOT$VENV/.installed" ]; then
     say "already installed"
   else
+    local unpacked=""
+    if [ -n "$WHEELS" ]; then
+      unpacked=$(mktemp -d)
+      trap 'rm -rf "$unpacked"; trap - RETURN' RETURN
+      tar -xzf "$WHEELS" -C "$unpacked" || die "$WHEELS: not a readable bundle"
+      (cd "$unpacked" && sha256sum --quiet --strict -c SHA256SUMS) ||
+        die "$WHEELS is damaged (SHA-256 differs); nothing was installed"
+      say "bundle $(cat "$unpacked/VERSION"): every file's SHA-256 checked"
+    fi
     # Only writes inside the new folder: run directly, also in tests.
     if [ "$DRY_RUN" = 1 ]; then
       say "would create it: python3 -m venv --system-site-packages $VENV"
@@ -154,13 +163,8 @@ python_env() {
       python3 -m venv --system-site-packages --clear "$ROOT$VENV"
     fi
     if [ -n "$WHEELS" ]; then
-      local unpacked
-      unpacked=$(mktemp -d)
-      trap 'rm -rf "$unpacked"' RETURN
-      tar -xzf "$WHEELS" -C "$unpacked"
-      (cd "$unpacked" && sha256sum --quiet -c SHA256SUMS) || die "$WHEELS is damaged"
-      run "$ROOT$VENV/bin/pip" install --no-index --find-links "$unpacked/wheels" \
-        --require-hashes --no-deps -r "$unpacked/requirements.txt"
+      run "$ROOT$VENV/bin/pip" install --disable-pip-version-check --no-index \
+        --find-links "$unpacked/wheels" --require-hashes --no-deps -r "$unpacked/requirements.txt"
     else
       run "$ROOT$VENV/bin/pip" install --disable-pip-version-check --require-hashes \
         --no-deps -r "$LOCK"
@@ -191,7 +195,7 @@ autoencoder_models() {
   fi
   local stage
   stage=$(mktemp -d)
-  trap 'rm -rf "$stage"' RETURN
+  trap 'rm -rf "$stage"; trap - RETURN' RETURN
   cp "$src/model_card.json" "${files[@]/#/$src/}" "$stage/"
   python3 "$HERE/lib/check_hashes.py" write "$stage" model_card.json "${files[@]}"
   if cmp -s "$stage/SHA256SUMS" "$ROOT$dest/SHA256SUMS" &&

@@ -359,3 +359,28 @@ def test_outputs_off_without_pinctrl_or_lgpio_says_what_to_install():
         pytest.skip("lgpio is installed here; this checks a machine without it")
     with pytest.raises(OutputsOffError, match="install raspi-utils or python3-lgpio"):
         force_off([17, 27], which=lambda name: None)
+
+
+def test_provisioning_from_an_offline_bundle_checks_it_first(tmp_path, fake_system):
+    root, runner, log = fake_system
+    bundle = make_bundle(tmp_path, runner, log)
+    log.unlink()
+    sh("provision.sh", "--root", root, "--runner", runner, "--no-hotspot", "--wheels", bundle,
+       log=log, fail="landmarks --help")
+    pip = [c for c in commands(log) if c[0].endswith("/bin/pip")]
+    assert len(pip) == 1 and "--no-index" in pip[0] and "--require-hashes" in pip[0]
+    assert pip[0][-1].endswith("requirements.txt")
+
+    damaged = tmp_path / "damaged.tar.gz"
+    stage = tmp_path / "stage"
+    stage.mkdir()
+    with tarfile.open(bundle) as tar:
+        tar.extractall(stage, filter="data")
+    (stage / "VERSION").write_text("something else\n")
+    with tarfile.open(damaged, "w:gz") as tar:
+        tar.add(stage, arcname=".")
+    shutil.rmtree(root / "opt")
+    done = sh("provision.sh", "--root", root, "--runner", runner, "--no-hotspot", "--wheels",
+              damaged, log=log, check=False)
+    assert done.returncode != 0 and "is damaged" in done.stderr
+    assert not (root / "opt" / "dystonia-box" / "venvs").exists()  # checked before anything
