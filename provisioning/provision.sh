@@ -54,8 +54,8 @@ while [ $# -gt 0 ]; do
   shift
 done
 
-DEBS=(python3 python3-venv python3-pip python3-picamera2 python3-lgpio i2c-tools raspi-utils curl
-  sqlite3 network-manager dnsmasq-base avahi-daemon libnss-mdns)
+DEBS=(python3 python3-venv python3-pip python3-picamera2 python3-lgpio i2c-tools
+  raspi-utils-core curl sqlite3 network-manager dnsmasq-base avahi-daemon libnss-mdns)
 VERSION=$(sed -n 's/^version = "\(.*\)"/\1/p' "$REPO/pyproject.toml")
 LOCK=$REPO/provisioning/requirements/runtime.txt
 CONFIG=$BOX_ETC/config.toml

@@ -357,7 +357,7 @@ def test_outputs_off_drives_both_solenoid_pins_low():
 def test_outputs_off_without_pinctrl_or_lgpio_says_what_to_install():
     if importlib.util.find_spec("lgpio") is not None:
         pytest.skip("lgpio is installed here; this checks a machine without it")
-    with pytest.raises(OutputsOffError, match="install raspi-utils or python3-lgpio"):
+    with pytest.raises(OutputsOffError, match="install raspi-utils-core or python3-lgpio"):
         force_off([17, 27], which=lambda name: None)
 
 

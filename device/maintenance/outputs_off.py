@@ -3,7 +3,7 @@
 The service's ``ExecStopPost=`` runs this after every stop, clean or not (a crash, a
 watchdog kill), so a solenoid is never left energised by a dead process. It needs neither
 the configuration nor the box's code beyond this file: the pins come on the command line.
-``pinctrl`` (Raspberry Pi OS, package raspi-utils) sets the pin to an output driven low,
+``pinctrl`` (Raspberry Pi OS, package raspi-utils-core) sets the pin to an output driven low,
 which stays so after the command exits; without it, lgpio claims the line low.
 """
 
@@ -29,7 +29,7 @@ def _with_lgpio(pins: Sequence[int]) -> None:
     try:
         import lgpio
     except ImportError:
-        raise OutputsOffError("neither pinctrl nor lgpio is available: install raspi-utils "
+        raise OutputsOffError("neither pinctrl nor lgpio is available: install raspi-utils-core "
                               "or python3-lgpio") from None
     handle = _gpio_chip(lgpio)
     try:
