@@ -238,3 +238,31 @@ def test_without_a_recovery_code_setup_stays_closed_once_accounts_exist(tmp_path
                      testing=True)
     app.config["SETUP_CODE"] = "ABCD-1234"
     assert app.test_client().get("/setup").status_code == 404
+
+
+def test_a_crashing_page_does_not_stop_a_take_in_progress(tmp_path):
+    """The reason recording and the page may share one process (docs/operations.md): a
+    page that fails is one failed request, and the take being recorded carries on."""
+    conn = db.connect(tmp_path / db.DB_FILE)
+    records.add_clinician(conn, "dr-a", hash_password("a long enough secret"))
+    records.start_session(conn, records.add_patient(conn, "P-1"), "quick")
+    conn.close()
+    app = create_app(config.load(None), tmp_path, SimulatedRecorder("dystonic", 5))
+
+    def broken_page():
+        raise RuntimeError("a bug in one page")
+
+    app.add_url_rule("/broken", "broken", broken_page)
+    client = app.test_client()
+    assert sign_in(client, "dr-a", "a long enough secret").status_code == 302
+    page = client.get("/sessions/1").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    assert client.post("/sessions/1/record/start", data={"csrf_token": token}).status_code \
+        == 302
+    assert client.get("/broken").status_code == 500
+    assert app.extensions["recording"].active is not None  # still recording
+    assert client.post("/sessions/1/record/stop", data={"csrf_token": token}).status_code \
+        == 302
+    conn = db.connect(tmp_path / db.DB_FILE)
+    assert conn.execute("SELECT COUNT(*) FROM take").fetchone()[0] == 1
+    conn.close()
