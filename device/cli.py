@@ -14,7 +14,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from device import __version__, config, platform
-from device.commands import info, score, selftest, serve, stats, take, user
+from device.commands import (
+    backup,
+    diagnostics,
+    info,
+    recovery,
+    score,
+    selftest,
+    serve,
+    stats,
+    storage,
+    take,
+    user,
+)
 
 
 @dataclass
@@ -23,7 +35,8 @@ class Context:
     data_dir: Path
 
 
-COMMANDS = (info, take, score, user, serve, stats, selftest)
+COMMANDS = (info, take, score, user, serve, stats, selftest, backup, storage, diagnostics,
+            recovery)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -158,6 +158,18 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "seed": Key(1, int, "seed of the simulated pianist (hand size, habits, dystonia)",
                     in_range(0, 2**31 - 1)),
     },
+    "storage": {
+        "keep_video_days": Key(30, int, "days raw video is kept after its take was scored "
+                               "(0: deleted once scored); landmark take files are always kept",
+                               in_range(0, 3650)),
+        "warn_free_fraction": Key(0.10, float, "warn on the page when less than this share of "
+                                  "the data disk is free", in_range(0.0, 0.9)),
+        "warn_free_mb": Key(2048, int, "warn also when less than this many MiB are free",
+                            in_range(0, 10**7)),
+        "backup_dir": Key("", str, "where the daily backup timer writes (empty: the data "
+                          "directory's backups/)"),
+        "backup_keep": Key(7, int, "how many timer backups are kept", in_range(1, 365)),
+    },
     "web": {
         "host": Key("127.0.0.1", str, "address to listen on"),
         "port": Key(8080, int, "TCP port", in_range(1, 65535)),

@@ -41,18 +41,25 @@ def load_models(context: Any) -> models_mod.ModelSet:
 def run_serve(args: argparse.Namespace, context: Any) -> int:
     import waitress
 
+    from device.maintenance import recovery, shutdowns
+    from device.serving import run_until_stopped
     from device.session.factory import build_recorder
     from device.session.worker import Worker
+    from device.systemd_notify import Notifier
     from device.web.app import create_app
-    from device.web.setup import new_code
 
     cfg = context.config
+    notifier = Notifier()
     try:
         recorder = build_recorder(cfg)
         models = load_models(context)
     except (RecorderError, models_mod.ModelError) as exc:
         print(f"dystonia-box: {exc}", file=sys.stderr)
+        notifier.status(f"failed: {exc}")
         return 2
+    if shutdowns.mark_started(context.data_dir):
+        count = shutdowns.unclean_shutdowns(context.data_dir).count
+        log.warning("the box did not stop cleanly last time (%d unclean stops so far)", count)
     conn = db.connect(context.data_dir / db.DB_FILE)
     recordings.reconcile(conn, context.data_dir)
     first_start = conn.execute("SELECT COUNT(*) FROM clinician").fetchone()[0] == 0
@@ -60,8 +67,13 @@ def run_serve(args: argparse.Namespace, context: Any) -> int:
     app = create_app(cfg, context.data_dir, recorder, models)
     host = args.host or cfg["web"]["host"]
     port = args.port or cfg["web"]["port"]
-    if first_start:
-        code = new_code()
+    recovery_code = recovery.pending_code(context.data_dir)
+    if recovery_code:
+        app.config.update(SETUP_CODE=recovery_code, RECOVERY=True)
+        print(f"Recovery: open http://{host}:{port}/setup and enter the recovery code "
+              f"{recovery_code} to create an account or set a new password", flush=True)
+    elif first_start:
+        code = recovery.new_code()
         app.config["SETUP_CODE"] = code
         print(f"First start: no clinician account yet. Open http://{host}:{port}/setup and "
               f"enter the one-time code {code}", flush=True)
@@ -71,11 +83,14 @@ def run_serve(args: argparse.Namespace, context: Any) -> int:
     if not models.clinical_use:
         print(f"Models {models.id} were trained on {models.trained_on} data: not for clinical "
               "use.", flush=True)
+    server = waitress.create_server(app, host=host, port=port, threads=6, ident="dystonia-box")
     print(f"Serving on http://{host}:{port}/ (data in {context.data_dir})", flush=True)
     try:
-        waitress.serve(app, host=host, port=port, threads=6, ident="dystonia-box")
+        run_until_stopped(server, notifier, f"serving on {host}:{port}",
+                          checks={"processing worker": worker.is_alive})
     finally:
         worker.stop()
+        shutdowns.mark_stopped(context.data_dir)
     return 0
 
 

@@ -1,0 +1,1 @@
+"""Keeping a box running: backups, diagnostics, storage limits, unclean stops, recovery."""
