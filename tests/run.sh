@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 . provisioning/lib/venv.sh
 ensure_venv .venv provisioning/requirements/dev.txt
 # The browser tests drive Debian's Chromium (never a browser downloaded by a test tool).
-ensure_debs chromium
+ensure_debs chromium shellcheck systemd
 .venv/bin/ruff check .
 status=0
 .venv/bin/python -m pytest "$@" || status=$?
