@@ -29,6 +29,7 @@ from scipy.spatial.transform import Rotation
 from device.hardware.check import Check
 from device.hardware.i2c import I2CBus, I2CDeviceError, open_bus
 from device.hardware.icm20948 import Icm20948, Icm20948Error, Reading
+from device.platform import is_raspberry_pi
 
 SENSOR_NAMES = ("IMU (hand dorsum)", "IMU (proximal phalanx)")
 STILL_GYRO_STD = 0.05  # rad/s: more spread than this during calibration means movement
@@ -231,10 +232,17 @@ def angle_arrays(samples: list[PairSample]) -> tuple[np.ndarray, np.ndarray]:
 # --- construction from configuration ----------------------------------------------------
 
 def _resolve_source(config: Mapping[str, Mapping[str, Any]]) -> str:
+    """"icm20948" or "sim": `auto` follows `box.simulate`, else the real sensors when
+    /dev/i2c-N exists or this is a Raspberry Pi (a box with I2C off is a fault to report,
+    never a silent switch to the simulation), else the simulation."""
     source = config["imu"]["source"]
-    if source == "auto":
-        return "icm20948" if Path(f"/dev/i2c-{config['i2c']['bus']}").exists() else "sim"
-    return str(source)
+    if source != "auto":
+        return str(source)
+    simulate = config["box"]["simulate"] if "box" in config else "auto"
+    if simulate != "auto":
+        return "sim" if simulate == "sim" else "icm20948"
+    bus_file = Path(f"/dev/i2c-{config['i2c']['bus']}")
+    return "icm20948" if bus_file.exists() or is_raspberry_pi() else "sim"
 
 
 def _sensors(config: Mapping[str, Mapping[str, Any]], bus: I2CBus,
