@@ -76,7 +76,7 @@ class HandTracker:
     def detect_palms(self, image: np.ndarray) -> list[detection.Detection]:
         """Palms in an RGB uint8 image, best first, coordinates normalised to the image."""
         height, width = image.shape[:2]
-        in_w, in_h = self.models.palm.input_size
+        in_w = self.models.palm.input_size[0]
         side = max(width, height)
         frame = roi.RotatedRect(width / 2, height / 2, side, side, 0.0)
         tensor = roi.crop(image, frame, in_w, cv2.BORDER_CONSTANT)

@@ -132,7 +132,7 @@ class Picamera2Source:
         except ImportError:
             raise VideoError("picamera2 is not installed (it comes from Raspberry Pi OS: "
                              "apt install python3-picamera2)") from None
-        frame_us = int(round(1e6 / fps))
+        frame_us = round(1e6 / fps)
         self.width, self.height, self.fps = width, height, fps
         try:
             self._camera: Any = Picamera2()
