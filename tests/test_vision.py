@@ -8,6 +8,7 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from typing import ClassVar
 
 import cv2
 import mido
@@ -232,6 +233,88 @@ def test_handedness_from_geometry_and_position():
     assert handedness.assign([400.0, 100.0], [5.0, 5.0]) == [handedness.RIGHT, handedness.LEFT]
     assert handedness.assign([100.0], [-2.0]) == [handedness.LEFT]
     assert handedness.assign([100.0], [3.0]) == [handedness.RIGHT]
+
+
+# --- tracking, with stand-in models ----------------------------------------------------------
+
+class FakePalmModel:
+    """Palms at the given anchors, pointing up, 40/192 of the input wide."""
+
+    path = Path("fake_palm.tflite")
+    input_size = (192, 192)
+    output_shapes: ClassVar = [(1, 2016, 18), (1, 2016, 1)]
+
+    def __init__(self, anchor_indices: list[int]) -> None:
+        self.anchor_indices = anchor_indices
+        self.calls = 0
+
+    def __call__(self, image: np.ndarray) -> list[np.ndarray]:
+        self.calls += 1
+        boxes = np.zeros((2016, 18), dtype=np.float32)
+        scores = np.full((2016, 1), -50.0, dtype=np.float32)
+        for i in self.anchor_indices:
+            boxes[i] = raw_palm(0, 0, 40, 40, [(0, 10), (0, 0), (0, -10)] + [(0, 0)] * 4)
+            scores[i] = 5.0
+        return [boxes, scores]
+
+
+class FakeLandmarkModel:
+    """An upright hand placed so that the region it gives is the region it was found in
+    (a fixed point of tracking); presence is the crop's mean brightness."""
+
+    path = Path("fake_landmark.tflite")
+    input_size = (224, 224)
+    output_shapes: ClassVar = [(1, 63), (1, 1), (1, 1), (1, 63)]
+
+    def __call__(self, image: np.ndarray) -> list[np.ndarray]:
+        hand = upright_hand()[:, :2]
+        subset = hand[list(roi.REGION_LANDMARKS)]
+        low, high = subset.min(axis=0), subset.max(axis=0)
+        scale = 112 / (high - low).max()  # twice the extent fills the 224 crop
+        placed = (hand - (low + high) / 2) * scale + [112, 112 + 0.1 * (high - low)[1] * scale]
+        points = np.hstack([placed, np.zeros((21, 1))]).astype(np.float32)
+        presence = np.array([[float(image.mean())]], dtype=np.float32)  # input is 0..1
+        return [points.reshape(63), presence, np.zeros((1, 1)), np.zeros(63)]
+
+
+def fake_tracker(anchor_indices: list[int], redetect_every: int = 4
+                 ) -> tuple[HandTracker, FakePalmModel]:
+    palm = FakePalmModel(anchor_indices)
+    models = LandmarkModels(palm=palm, landmark=FakeLandmarkModel())  # type: ignore[arg-type]
+    return HandTracker(models, redetect_every=redetect_every), palm
+
+
+LEFT_ANCHOR = 2 * (12 * 24 + 6)  # stride-8 map, row 12, column 6: x = 0.27, y = 0.52
+RIGHT_ANCHOR = 2 * (12 * 24 + 18)  # column 18: x = 0.77
+
+
+def bright(width: int = 640, height: int = 480) -> np.ndarray:
+    return np.full((height, width, 3), 230, dtype=np.uint8)
+
+
+def test_two_tracked_hands_need_no_palm_detection():
+    tracker, palm = fake_tracker([RIGHT_ANCHOR, LEFT_ANCHOR])
+    results = [tracker.process(bright()) for _ in range(12)]
+    assert [r.palm_detection_ran for r in results] == [True] + [False] * 11
+    assert palm.calls == 1
+    last = results[-1]
+    assert np.all(np.isfinite(last.landmarks))
+    assert last.landmarks[handedness.LEFT, 0, 0] < last.landmarks[handedness.RIGHT, 0, 0]
+    assert last.presence == pytest.approx([230 / 255] * 2, abs=0.01)
+
+
+def test_one_hand_redetects_at_the_cadence_and_after_a_loss():
+    tracker, _ = fake_tracker([RIGHT_ANCHOR], redetect_every=4)
+    ran = [tracker.process(bright()).palm_detection_ran for _ in range(9)]
+    assert ran == [True, False, False, False, True, False, False, False, True]
+    frame = tracker.process(bright())
+    assert np.isnan(frame.landmarks[handedness.LEFT]).all()  # one hand: geometry says right
+    assert np.isfinite(frame.landmarks[handedness.RIGHT]).all()
+    dark = bright()
+    dark[:, 320:] = 0  # the hand's region goes dark: presence drops, the hand is lost
+    lost = tracker.process(dark)
+    assert np.isnan(lost.landmarks).all() and lost.presence.tolist() == [0.0, 0.0]
+    assert tracker.process(bright()).palm_detection_ran
 
 
 # --- models and the real video ----------------------------------------------------------------

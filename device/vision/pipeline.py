@@ -109,6 +109,7 @@ class HandTracker:
             raise ValueError(f"expected an RGB uint8 image (H, W, 3), got {image.dtype} "
                              f"{image.shape}")
         height, width = image.shape[:2]
+        self._since_detection += 1
         ran = self._should_detect()
         tracks = list(self._tracks)
         if ran:
@@ -118,8 +119,6 @@ class HandTracker:
                 if all(rect.axis_aligned_iou(t.rect) <= ASSOCIATION_IOU for t in tracks) \
                         and len(tracks) < self.max_hands:
                     tracks.append(_Track(rect=rect))
-        else:
-            self._since_detection += 1
         kept: list[_Track] = []
         for track in tracks:
             points, presence = self.landmarks_in(image, track.rect)
