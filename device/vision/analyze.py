@@ -119,10 +119,13 @@ def _tempo(spec: protocol.Task, tempo_mode: str, keys: np.ndarray) -> float:
 
 def analyze_to_file(video: Path | str, out: Path | str, models_dir: Path | str | None,
                     task: int, keys: Path | str | None = None,
-                    progress: Progress | None = None, **options: object) -> Path:
+                    progress: Progress | None = None, *, participant: str | None = None,
+                    tempo_mode: str = "fixed", dynamics: str = "pp",
+                    variant: str = DEFAULT_VARIANT) -> Path:
     """:func:`analyze_video`, then write the take atomically to ``out``; returns ``out``.
 
     On any error nothing is written and an existing ``out`` is left as it was.
     """
-    take = analyze_video(video, models_dir, task, keys, progress, **options)  # type: ignore[arg-type]
+    take = analyze_video(video, models_dir, task, keys, progress, participant=participant,
+                         tempo_mode=tempo_mode, dynamics=dynamics, variant=variant)
     return takefile.write(out, take)

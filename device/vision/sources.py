@@ -65,13 +65,12 @@ class FileSource:
             ok, bgr = self._capture.read()
             if not ok:
                 break
-            stream_ms = float(self._capture.get(cv2.CAP_PROP_POS_MSEC))
-            # Stream timestamps when the container gives increasing ones; otherwise (or from
-            # the first frame that breaks the order on) the frame index over the frame rate.
-            if use_stream_time and not (math.isfinite(stream_ms) and stream_ms / 1000 > last_t
-                                        and (index == 0 or stream_ms > 0)):
+            stream_s = float(self._capture.get(cv2.CAP_PROP_POS_MSEC)) / 1000
+            # The container's timestamps while they increase; from the first one that does
+            # not (or if there are none), the frame index over the frame rate.
+            if use_stream_time and not (math.isfinite(stream_s) and stream_s > last_t):
                 use_stream_time = False
-            t = stream_ms / 1000 if use_stream_time else index / self.fps
+            t = stream_s if use_stream_time else index / self.fps
             if t <= last_t:
                 t = last_t + 1 / self.fps
             last_t = t
