@@ -342,6 +342,30 @@ def test_tracks_the_right_hand_in_the_real_video(models):
     assert present.min() >= 0.5
 
 
+@needs_data
+def test_two_real_hands_sides_by_position_and_geometry(models):
+    """The video beside its mirror image: a left hand (mirrored right hand) on the left."""
+    tracker = HandTracker(models, redetect_every=5)
+    source = FileSource(VIDEO)
+    results = []
+    for _, frame in source.frames():
+        results.append(tracker.process(np.ascontiguousarray(np.hstack([frame[:, ::-1], frame]))))
+    source.close()
+    hands = np.array([r.landmarks for r in results])
+    found = np.isfinite(hands[:, :, 0, 0])
+    assert found.sum(axis=0).min() >= 0.85 * len(results)  # alone: 324 of 334
+    assert np.all(hands[found[:, 0], handedness.LEFT, :, 0].mean(axis=1) < 848)
+    assert np.all(hands[found[:, 1], handedness.RIGHT, :, 0].mean(axis=1) > 848)
+    left_only = HandTracker(models, redetect_every=5)
+    source = FileSource(VIDEO)
+    alone = [left_only.process(np.ascontiguousarray(frame[:, ::-1]))
+             for _, frame in source.frames()]
+    source.close()
+    sides = np.array([np.isfinite(r.landmarks[:, 0, 0]) for r in alone])
+    assert sides[:, handedness.LEFT].sum() >= 0.85 * len(alone)
+    assert sides[:, handedness.RIGHT].sum() == 0  # one hand: its geometry says left
+
+
 def annotated_hands():
     for dataset in ("panoptic", "freihand", "onehand10k"):
         coco = json.loads((HANDS / dataset / f"test_{dataset}.json").read_text())
