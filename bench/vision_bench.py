@@ -55,9 +55,8 @@ def worker(args: argparse.Namespace) -> int:
     """Our pipeline on the video and the stills; writes landmarks and timing to --out."""
     import cv2
 
-    from device.vision.analyze import _redetect_every
     from device.vision.models import LandmarkModels
-    from device.vision.pipeline import HandTracker
+    from device.vision.pipeline import HandTracker, redetect_interval
     from device.vision.sources import FileSource
 
     models = LandmarkModels.from_dir(args.models, args.variant)
@@ -65,7 +64,7 @@ def worker(args: argparse.Namespace) -> int:
     for _ in range(args.repeat):  # the best of several runs: the machine may be shared
         source = FileSource(args.video)
         tracker = HandTracker(models, min_detection_score=VIDEO_MIN_DETECTION,
-                              redetect_every=_redetect_every(source.fps))
+                              redetect_every=redetect_interval(source.fps))
         frames, busy, detections = [], 0.0, 0
         for _, rgb in source.frames():
             start = time.perf_counter()

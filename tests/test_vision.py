@@ -476,7 +476,7 @@ def test_midi_keys_read_and_checked(tmp_path):
 
 @needs_data
 def test_analyze_real_video_with_keys(tmp_path, landmark_models_dir):
-    midi = write_midi(tmp_path / "keys.mid", task_notes(1), step_s=0.3)
+    midi = write_midi(tmp_path / "keys.mid", task_notes(1), step_s=0.18)
     seen = []
     out = analyze_to_file(VIDEO, tmp_path / "take.npz", landmark_models_dir, 1, midi,
                           progress=lambda done, total: seen.append((done, total)))
@@ -510,6 +510,9 @@ def test_bad_inputs_write_nothing(tmp_path, landmark_models_dir):
     wrong = write_midi(tmp_path / "wrong.mid", task_notes(9))
     with pytest.raises(AnalyzeError, match="do not match task 1"):
         analyze_to_file(tmp_path / "blank.mp4", out, landmark_models_dir, 1, wrong)
+    late = write_midi(tmp_path / "late.mid", task_notes(1), step_s=1.0)
+    with pytest.raises(AnalyzeError, match=r"notes are played until 57\.2 s"):
+        analyze_to_file(tmp_path / "blank.mp4", out, landmark_models_dir, 1, late)
     with pytest.raises(AnalyzeError, match="unknown task 12"):
         analyze_to_file(tmp_path / "blank.mp4", out, landmark_models_dir, 12)
     with pytest.raises(AnalyzeError, match="is missing"):

@@ -18,23 +18,19 @@ import numpy as np
 from device import protocol, takefile
 from device.vision.midi_keys import MidiKeysError, check_task, read_keys
 from device.vision.models import LandmarkModels, ModelError
-from device.vision.pipeline import HandTracker
+from device.vision.pipeline import HandTracker, redetect_interval
 from device.vision.sources import FileSource, VideoError
 
 # Where the box keeps its landmark models (made by `python -m model_export landmarks`).
 INSTALLED_MODELS = Path(str(resources.files("device").joinpath("models", "landmarks")))
 DEFAULT_VARIANT = "lite"
+KEYS_PAST_VIDEO_S = 1.0  # no note may start later than this after the video's last frame
 
 Progress = Callable[[int, int], None]  # frames done, frames expected (0 if unknown)
 
 
 class AnalyzeError(ValueError):
     """The video, keys or task cannot make a take; the message names what was wrong."""
-
-
-def _redetect_every(fps: float) -> int:
-    """Frames between palm searches while fewer than two hands are tracked: about 0.15 s."""
-    return max(1, round(0.15 * fps))
 
 
 def analyze_video(video: Path | str, models_dir: Path | str | None, task: int,
@@ -69,7 +65,7 @@ def analyze_video(video: Path | str, models_dir: Path | str | None, task: int,
     except (MidiKeysError, ModelError, VideoError) as exc:
         raise AnalyzeError(str(exc)) from None
     try:
-        tracker = HandTracker(models, redetect_every=_redetect_every(source.fps))
+        tracker = HandTracker(models, redetect_every=redetect_interval(source.fps))
         times, frames = [], []
         for t, rgb in source.frames():
             frames.append(tracker.process(rgb).landmarks)
@@ -82,6 +78,11 @@ def analyze_video(video: Path | str, models_dir: Path | str | None, task: int,
         source.close()
     if len(times) < 2:
         raise AnalyzeError(f"{video}: has {len(times)} frame(s); a take needs at least 2")
+    if key_events.shape[0] and key_events[:, 1].max() > times[-1] + KEYS_PAST_VIDEO_S:
+        raise AnalyzeError(
+            f"{keys}: notes are played until {key_events[:, 1].max():.1f} s but {video} ends "
+            f"at {times[-1]:.1f} s; the MIDI file must start with the video"
+        )
     landmarks = np.stack(frames).astype(np.float32)
     found = ~np.isnan(landmarks[:, :, 0, 0])
     if not found.any():

@@ -25,6 +25,12 @@ N_LANDMARKS = 21
 NORMALIZE_Z = 0.4  # hand_landmark_cpu.pbtxt: z is divided by the input width and by 0.4
 ASSOCIATION_IOU = 0.5  # a new palm overlapping a tracked region this much is the same hand
 DUPLICATE_IOU = 0.5  # two tracks whose regions overlap this much follow the same hand
+REDETECT_S = 0.15  # palm search interval while fewer than two hands are tracked
+
+
+def redetect_interval(fps: float) -> int:
+    """Frames between palm searches at ``fps`` while fewer than two hands are tracked."""
+    return max(1, round(REDETECT_S * fps))
 
 
 @dataclass
