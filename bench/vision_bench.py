@@ -15,8 +15,9 @@ mean landmark distance between the two pipelines (frames where both found the ha
 hand) as a fraction of the hand's size (diagonal of MediaPipe's landmark bounding box);
 how often both call the hand by the same side; error to the manual annotations of
 ../shared/data/hands for both (mean distance over visible keypoints / annotation diagonal);
-frames per second on one core (best of --repeat runs); seconds of processing per second of
-60 fps video; peak resident memory of each process.
+frames per second on one core (best of --repeat runs of each, alternating); seconds of
+processing per second of 60 fps video; peak resident memory of each process; the load
+average, since the figures are wall-clock times.
 """
 
 from __future__ import annotations
@@ -60,20 +61,17 @@ def worker(args: argparse.Namespace) -> int:
     from device.vision.sources import FileSource
 
     models = LandmarkModels.from_dir(args.models, args.variant)
-    best = np.inf
-    for _ in range(args.repeat):  # the best of several runs: the machine may be shared
-        source = FileSource(args.video)
-        tracker = HandTracker(models, min_detection_score=VIDEO_MIN_DETECTION,
-                              redetect_every=redetect_interval(source.fps))
-        frames, busy, detections = [], 0.0, 0
-        for _, rgb in source.frames():
-            start = time.perf_counter()
-            result = tracker.process(rgb)
-            busy += time.perf_counter() - start
-            frames.append(result.landmarks)
-            detections += result.palm_detection_ran
-        source.close()
-        best = min(best, busy / len(frames))
+    source = FileSource(args.video)
+    tracker = HandTracker(models, min_detection_score=VIDEO_MIN_DETECTION,
+                          redetect_every=redetect_interval(source.fps))
+    frames, busy, detections = [], 0.0, 0
+    for _, rgb in source.frames():
+        start = time.perf_counter()
+        result = tracker.process(rgb)
+        busy += time.perf_counter() - start
+        frames.append(result.landmarks)
+        detections += result.palm_detection_ran
+    source.close()
     still = HandTracker(models, min_detection_score=IMAGE_MIN_DETECTION)
     images = []
     for coco_file in sorted(args.hands.glob("*/test_*.json")):
@@ -88,7 +86,7 @@ def worker(args: argparse.Namespace) -> int:
                                      if np.isfinite(h[0, 0])]})
     np.save(args.out.with_suffix(".npy"), np.stack(frames))
     args.out.write_text(json.dumps({
-        "seconds_per_frame": best, "frames": len(frames),
+        "seconds_per_frame": busy / len(frames), "frames": len(frames),
         "palm_detections": detections, "images": images,
     }))
     return 0
@@ -153,23 +151,25 @@ def bench_variant(variant: str, args: argparse.Namespace, mp_python: str, work: 
 
     complexity = 0 if variant.startswith("lite") else 1
     ours_json = work / f"ours_{variant}.json"
-    ours_peak = run_pinned([sys.executable, __file__, "--worker", "--variant", variant,
-                            "--repeat", str(args.repeat),
-                            "--models", str(args.models), "--video", str(args.video),
-                            "--hands", str(args.hands), "--out", str(ours_json)],
-                           work / f"ours_{variant}.log")
-    ours = json.loads(ours_json.read_text())
-    ours_frames = np.load(ours_json.with_suffix(".npy"))
     ref_take = work / f"mediapipe_c{complexity}.take.npz"
     ref_log = work / f"mediapipe_c{complexity}.log"
-    ref_peak, ref_seconds = 0, np.inf
-    for _ in range(args.repeat):
+    ours_seconds = ref_seconds = np.inf
+    ours_peak = ref_peak = 0
+    for _ in range(args.repeat):  # alternating, best of each: the machine may be shared
+        peak = run_pinned([sys.executable, __file__, "--worker", "--variant", variant,
+                           "--models", str(args.models), "--video", str(args.video),
+                           "--hands", str(args.hands), "--out", str(ours_json)],
+                          work / f"ours_{variant}.log")
+        ours_peak = max(ours_peak, peak)
+        ours_seconds = min(ours_seconds, json.loads(ours_json.read_text())["seconds_per_frame"])
         peak = run_pinned([mp_python, "bench/mediapipe_reference.py", str(args.video), "-o",
                            str(ref_take), "--complexity", str(complexity), "--min-confidence",
                            str(VIDEO_MIN_DETECTION)], ref_log)
-        stats = json.loads(ref_log.read_text().strip().splitlines()[-1])
         ref_peak = max(ref_peak, peak)
+        stats = json.loads(ref_log.read_text().strip().splitlines()[-1])
         ref_seconds = min(ref_seconds, stats["seconds_per_frame"])
+    ours = json.loads(ours_json.read_text())
+    ours_frames = np.load(ours_json.with_suffix(".npy"))
     reference = takefile.read(ref_take)
     width, height = reference.image_size
     ref_px = reference.landmarks * np.array([width, height, width], dtype=np.float32)
@@ -179,11 +179,12 @@ def bench_variant(variant: str, args: argparse.Namespace, mp_python: str, work: 
     ref_images = json.loads(images_out.read_text())["images"]
     return {
         "variant": variant, "mediapipe_complexity": complexity,
+        "load_average": os.getloadavg()[1],
         "video": compare_video(ours_frames, ref_px),
         "frames": ours["frames"], "palm_detections_ours": ours["palm_detections"],
-        "fps_one_core": {"ours": 1 / ours["seconds_per_frame"],
+        "fps_one_core": {"ours": 1 / ours_seconds,
                          "mediapipe": 1 / ref_seconds},
-        "seconds_per_60fps_second": {"ours": 60 * ours["seconds_per_frame"],
+        "seconds_per_60fps_second": {"ours": 60 * ours_seconds,
                                      "mediapipe": 60 * ref_seconds},
         "peak_memory_mib": {"ours": ours_peak / 1024, "mediapipe": ref_peak / 1024},
         "annotations": {"ours": summarise(annotation_errors(ours["images"], args.hands)),
@@ -193,6 +194,7 @@ def bench_variant(variant: str, args: argparse.Namespace, mp_python: str, work: 
 
 def print_report(result: dict) -> None:
     video = result["video"]
+    print(f"load average during the run: {result['load_average']:.1f}")
     print(f"== {result['variant']} (MediaPipe model_complexity {result['mediapipe_complexity']})")
     print(f"video: {result['frames']} frames; a hand found: ours {video['frames_ours']}, "
           f"MediaPipe {video['frames_mediapipe']}; palm detector ran on "
