@@ -317,6 +317,20 @@ def test_one_hand_redetects_at_the_cadence_and_after_a_loss():
     assert tracker.process(bright()).palm_detection_ran
 
 
+def test_two_tracks_on_one_hand_become_one():
+    from device.vision.pipeline import _Track
+
+    hand = upright_hand()
+    small = _Track(rect=roi.RotatedRect(300, 170, 80, 80, 0.0), landmarks=hand + 2.0,
+                   presence=0.8)
+    large = _Track(rect=roi.RotatedRect(300, 170, 240, 240, 0.0), landmarks=hand,
+                   presence=0.9)  # IoU 1/9: only the landmarks show it is the same hand
+    other = _Track(rect=roi.RotatedRect(520, 170, 80, 80, 0.0),
+                   landmarks=hand + np.array([220.0, 0, 0]), presence=0.7)
+    kept = HandTracker._drop_duplicates([small, large, other])
+    assert len(kept) == 2 and kept[0] is large and kept[1] is other
+
+
 # --- models and the real video ----------------------------------------------------------------
 
 def test_missing_models_are_named(tmp_path):
