@@ -25,7 +25,7 @@ N_LANDMARKS = 21
 NORMALIZE_Z = 0.4  # hand_landmark_cpu.pbtxt: z is divided by the input width and by 0.4
 ASSOCIATION_IOU = 0.5  # a new palm overlapping a tracked region this much is the same hand
 DUPLICATE_IOU = 0.5  # two tracks whose regions overlap this much follow the same hand
-DUPLICATE_LANDMARKS = 0.2  # ... or whose landmarks are this close (mean, / hand size)
+DUPLICATE_LANDMARKS = 0.2  # ... or whose landmarks are this close (median, / hand size)
 REDETECT_S = 0.15  # palm search interval while fewer than two hands are tracked
 
 
@@ -55,7 +55,8 @@ def _same_hand(a: _Track, b: _Track) -> bool:
     if a.rect.axis_aligned_iou(b.rect) > DUPLICATE_IOU:
         return True
     size = np.ptp(a.landmarks[:, :2], axis=0).max()
-    apart = np.linalg.norm(a.landmarks[:, :2] - b.landmarks[:, :2], axis=1).mean()
+    # median: two fits of one hand can disagree on the wrist and knuckles, not on the fingers
+    apart = np.median(np.linalg.norm(a.landmarks[:, :2] - b.landmarks[:, :2], axis=1))
     return bool(apart < DUPLICATE_LANDMARKS * size)
 
 
@@ -152,9 +153,9 @@ class HandTracker:
     def _drop_duplicates(tracks: list[_Track]) -> list[_Track]:
         """Two tracks on one hand: keep the more confident.
 
-        Same hand when the regions overlap (IoU > 0.5, as MediaPipe) or when the landmarks
-        nearly coincide (a palm found again with a region of another size); two real hands
-        cannot put their landmarks in the same places.
+        Same hand when the regions overlap (IoU > 0.5, as MediaPipe) or when most landmarks
+        nearly coincide (a palm found again, fitted with another region); two real hands
+        cannot put their fingers in the same places.
         """
         ordered = sorted(tracks, key=lambda t: t.presence, reverse=True)
         unique: list[_Track] = []
