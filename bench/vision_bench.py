@@ -13,8 +13,9 @@ lite models), ``full*`` with complexity 1.
 Prints, per variant: frames of ../shared/data/piano_right_hand.mp4 with a hand for both;
 mean landmark distance between the two pipelines (frames where both found the hand, nearest
 hand) as a fraction of the hand's size (diagonal of MediaPipe's landmark bounding box);
-how often both call the hand by the same side; error to the manual annotations of
-../shared/data/hands for both (mean distance over visible keypoints / annotation diagonal);
+how often both call the hand by the same side; the correlation of their depths (z); error to
+the manual annotations of ../shared/data/hands for both (mean distance over visible
+keypoints / annotation diagonal);
 frames per second on one core (best of --repeat runs of each, alternating); seconds of
 processing per second of 60 fps video; peak resident memory of each process; the load
 average, since the figures are wall-clock times.
@@ -116,6 +117,7 @@ def annotation_errors(images: list[dict], hands_dir: Path) -> dict[str, list[flo
 def compare_video(ours_px: np.ndarray, reference_px: np.ndarray) -> dict[str, float]:
     """Landmark distance (fraction of hand size) and side agreement over frames both found."""
     fractions, same_side, both, ours_found, reference_found = [], 0, 0, 0, 0
+    ours_z, reference_z = [], []
     for ours, ref in zip(ours_px, reference_px, strict=True):
         ours_hands = [s for s in range(2) if np.isfinite(ours[s, 0, 0])]
         ref_hands = [s for s in range(2) if np.isfinite(ref[s, 0, 0])]
@@ -129,6 +131,8 @@ def compare_video(ours_px: np.ndarray, reference_px: np.ndarray) -> dict[str, fl
                         for s in ours_hands}
             nearest = min(distance, key=distance.get)
             fractions.append(distance[nearest] / size)
+            ours_z.append(ours[nearest, :, 2])
+            reference_z.append(ref[side, :, 2])
             same_side += nearest == side
             both += 1
     values = np.array(fractions)
@@ -136,7 +140,8 @@ def compare_video(ours_px: np.ndarray, reference_px: np.ndarray) -> dict[str, fl
             "hands_compared": both, "distance_mean": float(values.mean()),
             "distance_median": float(np.median(values)),
             "distance_p95": float(np.percentile(values, 95)),
-            "same_side": same_side / both if both else float("nan")}
+            "same_side": same_side / both if both else float("nan"),
+            "z_correlation": float(np.corrcoef(np.ravel(ours_z), np.ravel(reference_z))[0, 1])}
 
 
 def summarise(errors: dict[str, list[float]]) -> dict[str, object]:
@@ -201,7 +206,8 @@ def print_report(result: dict) -> None:
           f"{result['palm_detections_ours']} frames (ours)")
     print(f"ours vs MediaPipe, {video['hands_compared']} hands: landmark distance / hand size "
           f"mean {video['distance_mean']:.3f}, median {video['distance_median']:.3f}, "
-          f"95th percentile {video['distance_p95']:.3f}; same side {video['same_side']:.0%}")
+          f"95th percentile {video['distance_p95']:.3f}; same side {video['same_side']:.0%}; "
+          f"correlation of z {video['z_correlation']:.2f}")
     for who in ("ours", "mediapipe"):
         fps = result["fps_one_core"][who]
         load = result["seconds_per_60fps_second"][who]
