@@ -15,10 +15,9 @@ mean landmark distance between the two pipelines (frames where both found the ha
 hand) as a fraction of the hand's size (diagonal of MediaPipe's landmark bounding box);
 how often both call the hand by the same side; the correlation of their depths (z); error to
 the manual annotations of ../shared/data/hands for both (mean distance over visible
-keypoints / annotation diagonal);
-frames per second on one core (best of --repeat runs of each, alternating); seconds of
-processing per second of 60 fps video; peak resident memory of each process; the load
-average, since the figures are wall-clock times.
+keypoints / annotation diagonal); frames per second on one core (best of --repeat runs of
+each, alternating); seconds of processing per second of 60 fps video; peak resident memory
+of each process; the load average, since the figures are wall-clock times.
 """
 
 from __future__ import annotations
