@@ -1,0 +1,132 @@
+"""Video file to take file through the on-box landmark pipeline (``dystonia-box analyze``).
+
+The take keeps every frame (trimming to the played notes is the scorer's job, from the key
+events the take carries). Landmarks go into the take normalised as contract 1 asks: x and z
+divided by the image width, y by the height. Nothing is written unless the whole video was
+read and at least one hand was found; the writer is atomic.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from device import protocol, takefile
+from device.vision.midi_keys import MidiKeysError, check_task, read_keys
+from device.vision.models import LandmarkModels, ModelError
+from device.vision.pipeline import HandTracker, redetect_interval
+from device.vision.sources import FileSource, VideoError
+
+# Where the box keeps its landmark models (made by `python -m model_export landmarks`).
+INSTALLED_MODELS = Path(str(resources.files("device").joinpath("models", "landmarks")))
+DEFAULT_VARIANT = "lite"
+KEYS_PAST_VIDEO_S = 1.0  # no note may start later than this after the video's last frame
+
+Progress = Callable[[int, int], None]  # frames done, frames expected (0 if unknown)
+
+
+class AnalyzeError(ValueError):
+    """The video, keys or task cannot make a take; the message names what was wrong."""
+
+
+def analyze_video(video: Path | str, models_dir: Path | str | None, task: int,
+                  keys: Path | str | None = None, progress: Progress | None = None, *,
+                  participant: str | None = None, tempo_mode: str = "fixed",
+                  dynamics: str = "pp", variant: str = DEFAULT_VARIANT,
+                  num_threads: int = 1) -> takefile.Take:
+    """Landmarks of both hands in every frame of ``video``, with the key events of ``keys``
+    (a MIDI file whose time 0 is the video's first frame), as a checked take.
+
+    ``models_dir`` None means the installed models. Raises AnalyzeError naming what was
+    wrong.
+    """
+    video = Path(video)
+    try:
+        spec = protocol.load().task(task)
+    except protocol.ProtocolError as exc:
+        raise AnalyzeError(str(exc)) from None
+    if tempo_mode not in takefile.TEMPO_MODES:
+        raise AnalyzeError(f"tempo mode must be one of {', '.join(takefile.TEMPO_MODES)}, "
+                           f"got {tempo_mode!r}")
+    if dynamics not in takefile.DYNAMICS:
+        raise AnalyzeError(f"dynamics must be one of {', '.join(takefile.DYNAMICS)}, "
+                           f"got {dynamics!r}")
+    try:
+        key_events = np.zeros((0, 4))
+        if keys is not None:
+            key_events = read_keys(keys)  # MIDI time 0 = the first frame, t = 0 for a file
+            check_task(key_events, spec, str(keys))
+        models = LandmarkModels.from_dir(models_dir or INSTALLED_MODELS, variant, num_threads)
+        source = FileSource(video)
+    except (MidiKeysError, ModelError, VideoError) as exc:
+        raise AnalyzeError(str(exc)) from None
+    try:
+        tracker = HandTracker(models, redetect_every=redetect_interval(source.fps))
+        times, frames = [], []
+        for t, rgb in source.frames():
+            frames.append(tracker.process(rgb).landmarks)
+            times.append(t)
+            if progress is not None:
+                progress(len(times), max(source.frame_count, 0))
+    except VideoError as exc:
+        raise AnalyzeError(str(exc)) from None
+    finally:
+        source.close()
+    if len(times) < 2:
+        raise AnalyzeError(f"{video}: has {len(times)} frame(s); a take needs at least 2")
+    if key_events.shape[0] and key_events[:, 1].max() > times[-1] + KEYS_PAST_VIDEO_S:
+        raise AnalyzeError(
+            f"{keys}: notes are played until {key_events[:, 1].max():.1f} s but {video} ends "
+            f"at {times[-1]:.1f} s; the MIDI file must start with the video"
+        )
+    landmarks = np.stack(frames).astype(np.float32)
+    found = ~np.isnan(landmarks[:, :, 0, 0])
+    if not found.any():
+        raise AnalyzeError(f"{video}: no hand was found in any of its {len(times)} frames "
+                           "(are the hands in the picture and lit?)")
+    scale = np.array([source.width, source.height, source.width], dtype=np.float32)
+    meta = {
+        "tempo_bpm": _tempo(spec, tempo_mode, key_events),
+        "tempo_mode": tempo_mode,
+        "dynamics": dynamics,
+        "participant": participant or video.stem,
+        "source": "file",
+        "video": video.name,
+        "landmarks_by": f"device.vision {variant} (MediaPipe palm and hand landmark models)",
+        "frames_with_hand": {"left": int(found[:, 0].sum()), "right": int(found[:, 1].sum())},
+    }
+    take = takefile.Take(
+        task=task, t=np.asarray(times, dtype=np.float64), landmarks=landmarks / scale,
+        image_size=(source.width, source.height), keys=key_events, meta=meta,
+    )
+    takefile.validate(take, video)
+    return take
+
+
+def _tempo(spec: protocol.Task, tempo_mode: str, keys: np.ndarray) -> float:
+    """The fixed tempo, or for 'fastest' the tempo the key onsets show (median spacing)."""
+    if tempo_mode == "fixed" or keys.shape[0] < 2:
+        return spec.fixed_bpm
+    onsets = np.unique(np.round(keys[:, 1], 2))  # a chord's notes within 10 ms are one event
+    spacing = float(np.median(np.diff(onsets))) if onsets.size > 1 else math.nan
+    if not spacing > 0:
+        return spec.fixed_bpm
+    return 60.0 * spec.beats_per_event / spacing
+
+
+def analyze_to_file(video: Path | str, out: Path | str, models_dir: Path | str | None,
+                    task: int, keys: Path | str | None = None,
+                    progress: Progress | None = None, *, participant: str | None = None,
+                    tempo_mode: str = "fixed", dynamics: str = "pp",
+                    variant: str = DEFAULT_VARIANT) -> Path:
+    """:func:`analyze_video`, then write the take atomically to ``out``; returns ``out``.
+
+    On any error nothing is written and an existing ``out`` is left as it was.
+    """
+    take = analyze_video(video, models_dir, task, keys, progress, participant=participant,
+                         tempo_mode=tempo_mode, dynamics=dynamics, variant=variant)
+    return takefile.write(out, take)
