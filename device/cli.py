@@ -15,6 +15,7 @@ from pathlib import Path
 
 from device import __version__, config, platform
 from device.commands import (
+    analyze,
     backup,
     diagnostics,
     info,
@@ -35,7 +36,7 @@ class Context:
     data_dir: Path
 
 
-COMMANDS = (info, take, score, user, serve, stats, selftest, backup, storage, diagnostics,
+COMMANDS = (info, take, score, user, serve, stats, selftest, analyze, backup, storage, diagnostics,
             recovery)
 
 

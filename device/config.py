@@ -152,6 +152,12 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "max_gap_s": Key(0.25, float, "longest detection gap filled by interpolation, seconds",
                          in_range(0.0, 5.0)),
     },
+    "vision": {
+        "models_dir": Key("", str, "hand landmark models from `python -m model_export landmarks` "
+                          "(empty: the ones installed with the box)"),
+        "variant": Key("lite", str, "landmark model variant: lite (fast) or full",
+                       one_of("lite", "full")),
+    },
     "simulation": {
         "patient": Key("dystonic", str, "who the simulated pianist is: healthy or dystonic",
                        one_of("healthy", "dystonic")),

@@ -6,12 +6,12 @@ at the video's first frame.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from pathlib import Path
 
-import mido
 import numpy as np
 
+from device.hardware.key_source import keys_array
+from device.hardware.midi import MidiError, read_midi_file
 from device.protocol import Task
 
 # A file whose onsets are mostly not the task's notes, or that plays too few of the task's
@@ -25,33 +25,17 @@ class MidiKeysError(ValueError):
 
 
 def read_keys(path: Path | str, offset_s: float = 0.0) -> np.ndarray:
-    """Key events (N, 4): note, onset s, release s, velocity 0..1, sorted by onset.
+    """Key events (N, 4): note, onset s, release s, velocity 0..1, sorted by onset (the take
+    file's `keys`), from the file read by the key sensors' MIDI reader.
 
     A note-on with velocity 0 counts as a note-off. A note still held at the end of the
     file is released at the file's end.
     """
-    path = Path(path)
     try:
-        midi = mido.MidiFile(str(path))
-    except FileNotFoundError:
-        raise MidiKeysError(f"{path}: MIDI file not found") from None
-    except (OSError, ValueError, EOFError, KeyError, IndexError) as exc:
-        raise MidiKeysError(f"{path}: not a readable MIDI file ({exc})") from None
-    held: dict[tuple[int, int], list[tuple[float, float]]] = defaultdict(list)
-    rows: list[tuple[float, float, float, float]] = []
-    now = 0.0
-    for message in midi:  # merged tracks, delta times in seconds
-        now += message.time
-        if message.type == "note_on" and message.velocity > 0:
-            held[(message.channel, message.note)].append((now, message.velocity / 127))
-        elif message.type in ("note_off", "note_on"):
-            pressed = held.get((message.channel, message.note))
-            if pressed:
-                onset, velocity = pressed.pop(0)
-                rows.append((message.note, onset, now, velocity))
-    for (_channel, note), pressed in held.items():
-        rows.extend((note, onset, now, velocity) for onset, velocity in pressed)
-    keys = np.array(sorted(rows, key=lambda r: (r[1], r[0])), dtype=np.float64).reshape(-1, 4)
+        events = read_midi_file(path)
+    except MidiError as error:
+        raise MidiKeysError(str(error)) from None
+    keys = keys_array(events)
     keys[:, 1:3] += offset_s
     return keys
 
