@@ -16,7 +16,6 @@ import numpy as np
 from ai_edge_litert import schema_py_generated as schema
 from ai_edge_litert.tools import flatbuffer_utils
 
-
 SIGNATURE_KEY = "serving_default"
 
 

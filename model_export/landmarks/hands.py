@@ -3,7 +3,8 @@
 The palm detector (192x192 RGB in [0, 1], image letterboxed) scores 2016 SSD anchors and
 regresses a box and 7 palm keypoints per anchor; the landmark model reads a 224x224 crop
 rotated so that the wrist-to-middle-finger axis points up, 2.6 times the palm box, shifted
-half a box towards the fingers (MediaPipe's hand_landmark_tracking graph).
+half a box towards the fingers; when tracking, the next crop comes from the landmarks:
+twice their extent, shifted a tenth towards the fingers (MediaPipe's hand tracking graphs).
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ PALM_SIZE = 192
 CROP_SIZE = 224
 _ANCHOR_STRIDES = (8, 16, 16, 16)
 _SCORE_CLIP = 100.0
-_RECT_SCALE = 2.6
-_RECT_SHIFT_Y = -0.5
+_PALM_RECT_SCALE = 2.6
+_PALM_RECT_SHIFT_Y = -0.5
+_TRACK_RECT_SCALE = 2.0
+_TRACK_RECT_SHIFT_Y = -0.1
 
 
 @dataclass(frozen=True)
@@ -80,16 +83,35 @@ def best_palm(regressors: np.ndarray, scores: np.ndarray, anchors: np.ndarray,
                 keypoints=(points - offset) * scale)
 
 
-def hand_crop(frame_rgb: np.ndarray, palm: Palm) -> HandCrop:
-    """Cut the rotated square around the hand the landmark model expects."""
-    wrist, middle = palm.keypoints[0], palm.keypoints[2]
-    rotation = np.pi / 2 - np.arctan2(-(middle[1] - wrist[1]), middle[0] - wrist[0])
-    side = max(palm.box[2], palm.box[3]) * _RECT_SCALE
-    shift = np.array([-np.sin(rotation), np.cos(rotation)]) * _RECT_SHIFT_Y * palm.box[3]
-    centre = palm.box[:2] + shift
+def crop_from_palm(frame_rgb: np.ndarray, palm: Palm) -> HandCrop:
+    """The crop MediaPipe cuts around a palm detection (2.6 boxes, shifted to the fingers)."""
+    rotation = _rotation(palm.keypoints[0], palm.keypoints[2])
+    side = max(palm.box[2], palm.box[3]) * _PALM_RECT_SCALE
+    shift = np.array([-np.sin(rotation), np.cos(rotation)]) * _PALM_RECT_SHIFT_Y * palm.box[3]
+    return rotated_crop(frame_rgb, palm.box[:2] + shift, side, rotation)
+
+
+def crop_from_landmarks(frame_rgb: np.ndarray, points: np.ndarray) -> HandCrop:
+    """The crop MediaPipe tracks with from the previous frame's 21 landmarks (frame pixels)."""
+    knuckles = (points[5] + points[13]) / 2
+    rotation = _rotation(points[0], (knuckles + points[9]) / 2)
     cos, sin = np.cos(rotation), np.sin(rotation)
-    # crop pixel (u, v) -> frame: centre + R @ ((u, v) / 224 - 0.5) * side
+    to_hand = np.array([[cos, sin], [-sin, cos]])  # frame axes -> hand axes
+    aligned = points @ to_hand.T
+    low, high = aligned.min(axis=0), aligned.max(axis=0)
+    size = high - low
+    centre = ((low + high) / 2) @ to_hand
+    shift = np.array([-sin, cos]) * _TRACK_RECT_SHIFT_Y * size[1]
+    return rotated_crop(frame_rgb, centre + shift, max(size) * _TRACK_RECT_SCALE, rotation)
+
+
+def rotated_crop(frame_rgb: np.ndarray, centre: np.ndarray, side: float,
+                 rotation: float) -> HandCrop:
+    """A 224x224 square of ``side`` frame pixels around ``centre``, its up axis turned by
+    ``rotation`` (clockwise in the image)."""
+    cos, sin = np.cos(rotation), np.sin(rotation)
     unit = side / CROP_SIZE
+    # crop pixel (u, v) -> frame: centre + R @ ((u, v) * unit - side / 2)
     crop_to_frame = np.array([
         [cos * unit, -sin * unit, centre[0] - (cos - sin) * side / 2],
         [sin * unit, cos * unit, centre[1] - (sin + cos) * side / 2],
@@ -98,3 +120,15 @@ def hand_crop(frame_rgb: np.ndarray, palm: Palm) -> HandCrop:
                            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                            borderMode=cv2.BORDER_CONSTANT)
     return HandCrop(image=image.astype(np.float32) / 255.0, crop_to_frame=crop_to_frame)
+
+
+def crop_to_frame_points(crop: HandCrop, points: np.ndarray) -> np.ndarray:
+    """Crop pixels (N, 2) to frame pixels."""
+    return points @ crop.crop_to_frame[:, :2].T + crop.crop_to_frame[:, 2]
+
+
+def _rotation(wrist: np.ndarray, towards_fingers: np.ndarray) -> float:
+    """Turn that brings the wrist-to-fingers axis upright (MediaPipe's target angle 90°)."""
+    delta = towards_fingers - wrist
+    angle = np.pi / 2 - np.arctan2(-delta[1], delta[0])
+    return float((angle + np.pi) % (2 * np.pi) - np.pi)
