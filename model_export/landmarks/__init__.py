@@ -1,1 +1,1 @@
-"""MediaPipe's hand models for the box: fetched from the pinned wheel, folded, quantised, measured."""
+"""MediaPipe hand models for the box: from the pinned wheel, folded, quantised, measured."""

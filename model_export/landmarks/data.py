@@ -25,9 +25,11 @@ PRESENCE_THRESHOLD = 0.5
 
 @dataclass
 class Samples:
-    """Detector inputs (1, 192, 192, 3) and landmark-model crops (1, 224, 224, 3)."""
+    """Detector inputs (1, 192, 192, 3), the RGB frames they come from (video only) and
+    landmark-model crops (1, 224, 224, 3)."""
 
     palm_inputs: list[np.ndarray] = field(default_factory=list)
+    frames: list[np.ndarray] = field(default_factory=list)
     crops: list[np.ndarray] = field(default_factory=list)
 
 
@@ -61,14 +63,15 @@ def video_samples(video: Path, palm: Runner, landmark: Runner, every: int) -> di
         samples = split["calibration" if index % 2 == 0 else "evaluation"]
         palm_input, scale, offset = hands.letterbox(frame)
         samples.palm_inputs.append(palm_input)
+        samples.frames.append(frame)
         regressors, scores = palm.run(palm_input)[:2]
         first = hands.crop_from_palm(frame, hands.best_palm(regressors, scores, anchors,
                                                              scale, offset))
-        points, presence = _landmarks(landmark, first)
+        points, presence = landmarks_in_crop(landmark, first)
         if presence < PRESENCE_THRESHOLD:
             continue
         tracked = hands.crop_from_landmarks(frame, hands.crop_to_frame_points(first, points))
-        if _landmarks(landmark, tracked)[1] >= PRESENCE_THRESHOLD:
+        if landmarks_in_crop(landmark, tracked)[1] >= PRESENCE_THRESHOLD:
             samples.crops.append(tracked.image[None])
     return split
 
@@ -99,6 +102,7 @@ def _find_image(folder: Path, file_name: str) -> Path | None:
     return None
 
 
-def _landmarks(landmark: Runner, crop: hands.HandCrop) -> tuple[np.ndarray, float]:
+def landmarks_in_crop(landmark: Runner, crop: hands.HandCrop) -> tuple[np.ndarray, float]:
+    """The 21 image landmarks (x, y in crop pixels) and the hand presence score."""
     outputs = landmark.run(crop.image[None])
     return outputs[0].reshape(21, 3)[:, :2], float(outputs[1].reshape(-1)[0])

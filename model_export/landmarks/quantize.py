@@ -30,12 +30,20 @@ def quantize_dynamic(float_model: Path, target: Path) -> None:
     _write(q.quantize(enable_progress_report=False).quantized_model, target)
 
 
-def quantize_static(float_model: Path, target: Path, samples: Iterable[np.ndarray]) -> None:
-    """int8 weights and activations calibrated on ``samples`` (each one input batch)."""
-    from ai_edge_quantizer import quantizer, recipe
+def quantize_static(float_model: Path, target: Path, samples: Iterable[np.ndarray],
+                    keep_float: str | None = None) -> None:
+    """int8 weights and activations calibrated on ``samples`` (each one input batch).
+
+    Ops whose output tensor name matches the regular expression ``keep_float`` stay float32.
+    """
+    from ai_edge_quantizer import algorithm_manager, qtyping, quantizer, recipe
 
     q = quantizer.Quantizer(str(float_model))
     q.load_quantization_recipe(recipe.static_wi8_ai8())
+    if keep_float is not None:
+        q.update_quantization_recipe(
+            regex=keep_float, operation_name=qtyping.TFLOperationName.ALL_SUPPORTED,
+            algorithm_key=algorithm_manager.AlgorithmName.NO_QUANTIZE)
     input_name = _only_input_name(float_model)
     data = {SIGNATURE_KEY: [{input_name: np.asarray(s, np.float32)} for s in samples]}
     if not data[SIGNATURE_KEY]:
@@ -73,7 +81,7 @@ def float_interface(model: schema.ModelT) -> None:
 
 def _float_twin(subgraph: schema.SubGraphT, index: int) -> int | None:
     tensor = subgraph.tensors[index]
-    if tensor.type not in (schema.TensorType.INT8, schema.TensorType.UINT8):
+    if tensor.type != schema.TensorType.INT8:
         return None
     twin = schema.TensorT()
     twin.name = tensor.name
