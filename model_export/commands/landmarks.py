@@ -67,14 +67,15 @@ def run(args: argparse.Namespace) -> int:
 def table(card: dict[str, Any]) -> str:
     """One line per variant: size, speed, landmark error against float32 (for a palm
     detector: through the crop it gives), as a fraction of hand size."""
-    lines = [f"{'file':34} {'MB':>6} {'ms':>8}  landmark error vs float32 (mean / p95)"]
+    lines = [f"{'file':34} {'MB':>6} {'ms median/fastest':>17}  "
+             "landmark error vs float32 (mean / p95)"]
     for v in card["variants"]:
         accuracy = v.get("accuracy_vs_float32", {})
         error = accuracy.get("landmark_error_of_hand_size") or accuracy.get(
             "landmark_error_of_hand_size_through_crop")
         shown = f"{error['mean']:.4f} / {error['p95']:.4f}" if error else "reference"
-        lines.append(f"{v['file']:34} {v['bytes'] / 1e6:6.2f} {v['ms_per_inference']:8.2f}  "
-                     f"{shown}")
+        speed = f"{v['ms_per_inference']:.2f} / {v['ms_per_inference_fastest']:.2f}"
+        lines.append(f"{v['file']:34} {v['bytes'] / 1e6:6.2f} {speed:>17}  {shown}")
     return "\n".join(lines)
 
 

@@ -1,7 +1,8 @@
 """The int8 variant of a float32 TFLite model, with ai-edge-quantizer.
 
-Weights and activations are quantised to int8 from calibration samples (weight ranges
-chosen to minimise the squared error, activation ranges from min/max), then the model gets
+Weights and activations are quantised to int8 from calibration samples (activation ranges
+from min/max; weight ranges from min/max or chosen to minimise the squared error), then
+the model gets
 float32 input and output again (a QUANTIZE op in front of each input, a DEQUANTIZE op after
 each output) so that it is a drop-in for the float model. Dynamic-range quantisation (int8
 weights, float activations) was tried and left out: with XNNPACK it ran slower than float32.
@@ -19,14 +20,16 @@ from ai_edge_litert.tools import flatbuffer_utils
 from model_export.landmarks.fold import SIGNATURE_KEY
 
 
-def quantize_static(float_model: Path, target: Path, samples: Iterable[np.ndarray]) -> None:
-    """int8 weights and activations calibrated on ``samples`` (each one input batch)."""
+def quantize_static(float_model: Path, target: Path, samples: Iterable[np.ndarray],
+                    mse_weights: bool = False) -> None:
+    """int8 weights and activations calibrated on ``samples`` (each one input batch);
+    ``mse_weights`` picks weight ranges by least squared error instead of min/max."""
     from ai_edge_quantizer import algorithm_manager, quantizer, recipe
 
+    names = algorithm_manager.AlgorithmName
     q = quantizer.Quantizer(str(float_model))
-    # MSE-optimal weight ranges: on the palm detector they cut the landmark error through its
-    # crop from about 12 % to 8 % of hand size compared with min/max ranges
-    q.load_quantization_recipe(recipe.static_wi8_ai8(algorithm_manager.AlgorithmName.MSE))
+    q.load_quantization_recipe(recipe.static_wi8_ai8(
+        names.MSE if mse_weights else names.MIN_MAX_UNIFORM_QUANT))
     input_name = _only_input_name(float_model)
     data = {SIGNATURE_KEY: [{input_name: np.asarray(s, np.float32)} for s in samples]}
     if not data[SIGNATURE_KEY]:
