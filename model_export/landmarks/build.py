@@ -68,10 +68,13 @@ def build(settings: Settings) -> dict[str, object]:
     split = data.video_samples(settings.video, Runner(floats["palm_detection_full"]),
                                Runner(floats["hand_landmark_full"]), settings.every)
     calibration, evaluation = split["calibration"], split["evaluation"]
+    counts = {"video_frames": len(calibration.palm_inputs), "video_crops": len(calibration.crops),
+              "photos": 0}
     if settings.photos is not None:
         photos = data.photo_samples(settings.photos)
         calibration.palm_inputs += photos.palm_inputs
         calibration.crops += photos.crops
+        counts["photos"] = len(photos.crops)
     if not evaluation.crops or not calibration.crops:
         raise BuildError(f"{settings.video}: no hand found in the sampled frames")
     log.info("calibration: %d frames, %d crops; evaluation: %d frames, %d crops",
@@ -109,7 +112,7 @@ def build(settings: Settings) -> dict[str, object]:
                     else bench.landmark_accuracy(runner, reference, evaluation.crops))
             variants.append(entry)
         variants[-2]["max_output_difference_to_original"] = fold_difference
-    card = _card(settings, wheel_path, variants, calibration, evaluation)
+    card = _card(settings, wheel_path, variants, counts, evaluation)
     write_bytes(out / CARD, (json.dumps(card, indent=1) + "\n").encode())
     return card
 
@@ -138,7 +141,7 @@ def _max_difference(a: Runner, b: Runner, samples: list[np.ndarray]) -> float:
 
 
 def _card(settings: Settings, wheel_path: Path, variants: list[dict[str, object]],
-          calibration: data.Samples, evaluation: data.Samples) -> dict[str, object]:
+          calibration: dict[str, int], evaluation: data.Samples) -> dict[str, object]:
     return {
         "source": {"package": f"mediapipe=={wheel.VERSION}", "wheel": wheel_path.name,
                    "sha256": wheel.sha256_of(wheel_path),
@@ -146,9 +149,9 @@ def _card(settings: Settings, wheel_path: Path, variants: list[dict[str, object]
         "variants": variants,
         "data": {
             "video": settings.video.name,
-            "calibration": {"video_frames": len(calibration.palm_inputs),
-                            "crops": len(calibration.crops),
-                            "photos": str(settings.photos.name) if settings.photos else None},
+            "calibration": {**calibration, "note": "even video frames, and annotated photos "
+                                                  "(whole for the detectors, cropped around "
+                                                  "their keypoints for the landmark models)"},
             "evaluation": {"video_frames": len(evaluation.palm_inputs),
                            "crops": len(evaluation.crops),
                            "note": "odd video frames; calibration used the even ones"},
