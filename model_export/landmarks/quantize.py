@@ -1,8 +1,7 @@
 """The int8 variant of a float32 TFLite model, with ai-edge-quantizer.
 
-Weights and activations are quantised to int8 from calibration samples (activation ranges
-from min/max; weight ranges from min/max or chosen to minimise the squared error), then
-the model gets
+Weights and activations are quantised to int8 from calibration samples, then the model
+gets
 float32 input and output again (a QUANTIZE op in front of each input, a DEQUANTIZE op after
 each output) so that it is a drop-in for the float model. Dynamic-range quantisation (int8
 weights, float activations) was tried and left out: with XNNPACK it ran slower than float32.
@@ -21,9 +20,13 @@ from model_export.landmarks.fold import SIGNATURE_KEY
 
 
 def quantize_static(float_model: Path, target: Path, samples: Iterable[np.ndarray],
-                    mse_weights: bool = False) -> None:
-    """int8 weights and activations calibrated on ``samples`` (each one input batch);
-    ``mse_weights`` picks weight ranges by least squared error instead of min/max."""
+                    mse_weights: bool = False, full_range: bool = False) -> None:
+    """int8 weights and activations calibrated on ``samples`` (each one input batch).
+
+    ``mse_weights`` picks weight ranges by least squared error instead of min/max;
+    ``full_range`` takes activation ranges over all samples instead of ai-edge-quantizer's
+    moving average of each sample's range.
+    """
     from ai_edge_quantizer import algorithm_manager, quantizer, recipe
 
     names = algorithm_manager.AlgorithmName
@@ -34,11 +37,33 @@ def quantize_static(float_model: Path, target: Path, samples: Iterable[np.ndarra
     data = {SIGNATURE_KEY: [{input_name: np.asarray(s, np.float32)} for s in samples]}
     if not data[SIGNATURE_KEY]:
         raise ValueError(f"{float_model.name}: no calibration samples")
-    calibration = q.calibrate(data, num_threads=1)
+    if full_range:
+        calibration = _calibrate_full_range(float_model, q.get_quantization_recipe(), data)
+    else:
+        calibration = q.calibrate(data, num_threads=1)
     model = flatbuffer_utils.read_model_from_bytearray(
         bytes(q.quantize(calibration, enable_progress_report=False).quantized_model))
     float_interface(model)
     _write(flatbuffer_utils.convert_object_to_bytearray(model), target)
+
+
+def _calibrate_full_range(float_model: Path, quantization_recipe: object,
+                          data: dict[str, list[dict[str, np.ndarray]]]) -> dict[str, object]:
+    """Activation ranges that cover every calibration sample.
+
+    ai-edge-quantizer's own calibration keeps a moving average of each sample's min and
+    max, which leaves a one-value output (the hand presence and handedness scores) with
+    an empty range; min and max over all samples do not.
+    """
+    from ai_edge_quantizer import calibrator, recipe_manager
+    from ai_edge_quantizer.utils import qsv_utils
+
+    manager = recipe_manager.RecipeManager()
+    manager.load_quantization_recipe(quantization_recipe)
+    calib = calibrator.Calibrator(float_model.read_bytes(), num_threads=1,
+                                  qsv_update_func=qsv_utils.min_max_update)
+    calib.calibrate(data, manager)
+    return calib.get_model_qsvs()
 
 
 def float_interface(model: schema.ModelT) -> None:
