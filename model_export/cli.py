@@ -13,9 +13,9 @@ import os
 import sys
 from collections.abc import Sequence
 
-from model_export.commands import evaluate, synth, train
+from model_export.commands import evaluate, landmarks, synth, train
 
-COMMANDS = (synth, train, evaluate)
+COMMANDS = (synth, train, evaluate, landmarks)
 
 
 def build_parser() -> argparse.ArgumentParser:

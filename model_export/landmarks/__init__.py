@@ -1,0 +1,1 @@
+"""MediaPipe hand models for the box: from the pinned wheel, folded, quantised, measured."""

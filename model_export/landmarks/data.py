@@ -1,0 +1,108 @@
+"""Real hand inputs for calibration and evaluation: frames of a video and annotated photos.
+
+Video frames are split by parity: even frames calibrate, odd frames evaluate, so the
+accuracy figures come from inputs the quantiser never saw. Landmark-model crops are cut
+the way MediaPipe tracks a hand: a palm detection gives a first crop, the float landmark
+model's landmarks on it give the crop used.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from model_export.landmarks import hands
+from model_export.landmarks.runner import Runner
+
+# below this the landmark model says there is no hand in the crop
+PRESENCE_THRESHOLD = 0.5
+
+
+@dataclass
+class Samples:
+    """Detector inputs (1, 192, 192, 3), the RGB frames they come from (video only) and
+    landmark-model crops (1, 224, 224, 3)."""
+
+    palm_inputs: list[np.ndarray] = field(default_factory=list)
+    frames: list[np.ndarray] = field(default_factory=list)
+    crops: list[np.ndarray] = field(default_factory=list)
+
+
+def read_frames(video: Path, every: int = 1) -> Iterator[tuple[int, np.ndarray]]:
+    """(index, RGB frame) for every ``every``-th frame."""
+    capture = cv2.VideoCapture(str(video))
+    if not capture.isOpened():
+        raise ValueError(f"{video}: cannot open the video")
+    try:
+        index = 0
+        while True:
+            ok, frame = capture.read()
+            if not ok:
+                break
+            if index % every == 0:
+                yield index, cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+            index += 1
+    finally:
+        capture.release()
+    if index == 0:
+        raise ValueError(f"{video}: no frames")
+
+
+def video_samples(video: Path, palm: Runner, landmark: Runner, every: int) -> dict[str, Samples]:
+    """``calibration`` and ``evaluation`` samples from the video, split by frame parity."""
+    anchors = hands.palm_anchors()
+    split = {"calibration": Samples(), "evaluation": Samples()}
+    for index, frame in read_frames(video):
+        if index % every not in (0, 1):
+            continue
+        samples = split["calibration" if index % 2 == 0 else "evaluation"]
+        palm_input, scale, offset = hands.letterbox(frame)
+        samples.palm_inputs.append(palm_input)
+        samples.frames.append(frame)
+        regressors, scores = palm.run(palm_input)[:2]
+        first = hands.crop_from_palm(frame, hands.best_palm(regressors, scores, anchors,
+                                                             scale, offset))
+        points, presence = landmarks_in_crop(landmark, first)
+        if presence < PRESENCE_THRESHOLD:
+            continue
+        tracked = hands.crop_from_landmarks(frame, hands.crop_to_frame_points(first, points))
+        if landmarks_in_crop(landmark, tracked)[1] >= PRESENCE_THRESHOLD:
+            samples.crops.append(tracked.image[None])
+    return split
+
+
+def photo_samples(folder: Path) -> Samples:
+    """Samples from the annotated photos under ``folder`` (COCO-style JSON, 21 keypoints)."""
+    samples = Samples()
+    for annotation_file in sorted(folder.rglob("*.json")):
+        data = json.loads(annotation_file.read_text())
+        files = {image["id"]: image["file_name"] for image in data["images"]}
+        for annotation in data["annotations"]:
+            image_path = _find_image(annotation_file.parent, files[annotation["image_id"]])
+            if image_path is None:
+                continue
+            frame = cv2.cvtColor(cv2.imread(str(image_path)), cv2.COLOR_BGR2RGB)
+            keypoints = np.asarray(annotation["keypoints"], np.float32).reshape(21, 3)
+            if (keypoints[:, 2] > 0).sum() < 21:
+                continue  # the crop needs every knuckle
+            samples.palm_inputs.append(hands.letterbox(frame)[0])
+            samples.crops.append(hands.crop_from_landmarks(frame, keypoints[:, :2]).image[None])
+    return samples
+
+
+def _find_image(folder: Path, file_name: str) -> Path | None:
+    for candidate in (folder / file_name, *folder.rglob(Path(file_name).name)):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def landmarks_in_crop(landmark: Runner, crop: hands.HandCrop) -> tuple[np.ndarray, float]:
+    """The 21 image landmarks (x, y in crop pixels) and the hand presence score."""
+    outputs = landmark.run(crop.image[None])
+    return outputs[0].reshape(21, 3)[:, :2], float(outputs[1].reshape(-1)[0])
