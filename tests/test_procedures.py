@@ -130,3 +130,34 @@ def test_outcomes_are_stored_with_their_recordings_and_reported_as_z_scores(tmp_
                                                           "little"}
     assert report.asymmetry["maximum force"] >= 0.0
     assert np.isfinite(report.asymmetry["finger independence"])
+
+
+def test_imu_that_drops_out_stops_range_of_motion_and_keeps_the_samples():
+    import time
+
+    from device.config import from_mapping
+    from device.hardware.emulated_i2c import EmulatedBus
+    from device.hardware.imu import open_imus
+    from device.hardware.sim_imu import attach_simulated_imus, movement_for
+    from device.procedures.rom_run import LiveAngles, RomStep, run_rom_step
+
+    emulated = EmulatedBus()
+    emulated.attach_mux(0x70)
+    movement = movement_for(2)
+    _, phalanx = attach_simulated_imus(emulated, movement)
+    bus = I2CBus(emulated, sleep=lambda s: None)
+    imus = open_imus(from_mapping({"imu": {"source": "icm20948"}}), bus=bus)
+    movement.restart(time.monotonic())  # the person holds still for the calibration
+    seen = 0
+
+    def unplug(view: LiveAngles) -> None:
+        nonlocal seen
+        seen += 1
+        if seen == 30:
+            phalanx.faults.absent = True
+
+    outcome = run_rom_step(imus, RomStep("right", "middle"), on_live=unplug)
+    assert not outcome.completed and outcome.measures == []
+    assert "motion sensors stopped answering" in outcome.message
+    assert "proximal phalanx" in outcome.message and "repeat this test" in outcome.message
+    assert outcome.recording is not None and outcome.recording.t.size >= 29
