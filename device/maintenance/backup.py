@@ -29,6 +29,7 @@ from pathlib import Path, PurePosixPath
 
 from device import __version__, config
 from device.atomic import atomic_open, fsync_dir
+from device.digest import sha256_of
 from device.maintenance import recovery, shutdowns
 from device.store import db
 from device.web.secrets import SECRET_KEY_FILE
@@ -55,14 +56,6 @@ class RestoreResult:
 
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def data_files(data_dir: Path) -> Iterator[Path]:
@@ -105,7 +98,7 @@ def create(data_dir: Path, out: Path, config_file: Path | None, box_name: str) -
             entries.append((f"data/{path.relative_to(data_dir).as_posix()}", path))
         if config_file is not None and config_file.is_file():
             entries.append((CONFIG_MEMBER, config_file))
-        files = [{"path": name, "size": path.stat().st_size, "sha256": _sha256_file(path)}
+        files = [{"path": name, "size": path.stat().st_size, "sha256": sha256_of(path)}
                  for name, path in entries]
         manifest = {"format": FORMAT, "created": time.time(), "box": box_name,
                     "software": __version__, "files": files}

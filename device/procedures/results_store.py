@@ -16,10 +16,11 @@ from typing import Any
 
 from device.biomech.measure import Measure
 from device.biomech.norms import Norms, asymmetry
+from device.digest import sha256_of
 from device.procedures.force_run import ForceOutcome
 from device.procedures.rom_run import RomOutcome
 from device.reports.model import Biomechanics, Tojt, TojtTrial
-from device.store.recordings import RECORDINGS, sha256_of
+from device.store.recordings import RECORDINGS
 from device.store.transactions import transaction
 from device.tojt.runner import TojResult
 

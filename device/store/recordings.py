@@ -8,25 +8,17 @@ files of an interrupted write are removed.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import sqlite3
 import time
 from pathlib import Path
 
 from device import takefile
+from device.digest import sha256_of
 from device.store.transactions import transaction
 
 log = logging.getLogger(__name__)
 RECORDINGS = "recordings"
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def take_path(data_dir: Path, session_id: int, take: takefile.Take) -> Path:
