@@ -21,7 +21,7 @@ from device.store import db, records
 from device.web.app import create_app
 from tests.test_web import PASSWORD, csrf, sign_in
 
-SPEED = 25.0
+SPEED = 8.0  # where the simulated cells keep up on a loaded core
 SIM = from_mapping({"force": {"source": "sim"}, "imu": {"source": "sim"},
                     "stimulator": {"source": "sim"},
                     "simulation": {"patient": "dystonic", "seed": 3}})

@@ -24,7 +24,7 @@ from device.procedures.simulated_patient import SimulatedForcePatient, SpeededCl
 from device.store import db, records
 
 
-def fast_cells(patient: str = "healthy", speed: float = 25.0):
+def fast_cells(patient: str = "healthy", speed: float = 8.0):
     clock = SpeededClock(speed)
     hand = SimulatedHand(patient=patient, seed=7)
     cells = ForceCellArray(SimulatedCells(hand, clock=clock.now, sleep=clock.sleep),
