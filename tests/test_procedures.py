@@ -117,7 +117,8 @@ def test_outcomes_are_stored_with_their_recordings_and_reported_as_z_scores(tmp_
             for outcome in run_force_tests(cells, hand, perform=patient, clock=clock.now):
                 save_outcome(conn, tmp_path, session_id, outcome)
     stored = force_results(conn, session_id)
-    assert len(stored) == 2 * 16
+    assert len(stored) == 2 * 16, {k: v["message"] for k, v in stored.items()
+                                   if not v["completed"]}
     first = next(iter(stored.values()))
     from device.biomech.recording import Recording
     from device.store.recordings import sha256_of
