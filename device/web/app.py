@@ -105,7 +105,7 @@ def create_app(config: Config, data_dir: Path, recorder: Recorder,
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'")
         return response
 
-    from device.web import api, auth, bedside, patients, results, setup, wizard
+    from device.web import api, auth, bedside, patients, results, setup, status, wizard
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(setup.bp)
@@ -114,4 +114,5 @@ def create_app(config: Config, data_dir: Path, recorder: Recorder,
     app.register_blueprint(results.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(bedside.bp)
+    app.register_blueprint(status.bp)
     return app
