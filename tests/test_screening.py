@@ -45,12 +45,12 @@ def test_threshold_is_mean_plus_two_sd_of_int8_validation_errors(trained):
     from device.screening.statistic import hand_score
 
     runner = TfliteModel(out / entry["file"])
-    assert entry["score"] == "focal/1" and len(entry["finger_window_norm"]) == 6
+    assert entry["score"] == "focal/2" and len(entry["finger_window_norm"]) == 6
     errors = []
     for path in sorted(cohort.glob("*.take.npz")):
         if path.name.split("_")[0] in entry["validation_participants"]:
             for hand in prepare(takefile.read(path)).hands.values():
-                errors.append(hand_score("focal/1", hand.data, runner(hand.data),
+                errors.append(hand_score("focal/2", hand.data, runner(hand.data),
                                          entry["finger_window_norm"]))
     assert len(errors) == entry["n_validation_hands"]
     expected = np.mean(errors) + 2 * np.std(errors, ddof=1)
@@ -196,6 +196,23 @@ def test_focal_score_finds_one_finger_that_the_mean_dilutes():
     assert hand_score("focal/1", x, focal, norm) > 5 * hand_score("focal/1", x, spread, norm)
     with pytest.raises(ValueError, match="unknown score"):
         hand_score("max", x, x, norm)
+
+
+def test_smoothed_focal_score_keeps_a_sustained_curl_and_cancels_jitter():
+    """focal/2 averages the signed residual over time first: frame-to-frame jitter of the
+    same mean square as a finger held off its path for 1/8 of the passage scores far lower."""
+    from device.screening.statistic import hand_score
+
+    x = np.zeros((128, 21, 3))
+    curl = x.copy()
+    curl[40:56, 9:13, 1] = 0.1  # middle finger pulled one way for 16 steps
+    jitter = x.copy()
+    signs = np.where(np.arange(16) % 2 == 0, 1.0, -1.0)
+    jitter[40:56, 9:13, 1] = 0.1 * signs[:, None]  # same squares, alternating sign
+    norm = [1.0] * 6
+    assert hand_score("focal/1", x, curl, norm) == pytest.approx(
+        hand_score("focal/1", x, jitter, norm))
+    assert hand_score("focal/2", x, curl, norm) > 20 * hand_score("focal/2", x, jitter, norm)
 
 
 def test_evaluate_repeated_splits(trained):

@@ -9,7 +9,7 @@ from typing import Any
 
 from device import takefile
 from device.kinematics import PAPER_PREPROCESSING, PREPROCESSING_VERSION, REPRESENTATIONS
-from device.screening.statistic import FOCAL, MSE, SCORES
+from device.screening.statistic import FOCAL, FOCAL_RAW, MSE, SCORES
 from model_export.screening.architecture import Architecture
 
 
@@ -35,8 +35,9 @@ def add_parsers(subparsers: Any) -> None:
                    help=f"hand representation: {PREPROCESSING_VERSION} (the box's, "
                         f"default) or {PAPER_PREPROCESSING} (the paper's, as a baseline)")
     p.add_argument("--score", choices=SCORES, default=FOCAL,
-                   help=f"what a hand is judged by: {FOCAL} (the box's, default) or {MSE} "
-                        "(the paper's whole-tensor mean squared error)")
+                   help=f"what a hand is judged by: {FOCAL} (the box's, default), {FOCAL_RAW} "
+                        f"(its predecessor, without smoothing) or {MSE} (the paper's "
+                        "whole-tensor mean squared error)")
     p.add_argument("--max-epochs", type=int, default=400)
     p.add_argument("--patience", type=int, default=40)
     p.add_argument("--augment-copies", type=int, default=3,

@@ -21,7 +21,7 @@ from device.kinematics import N_SAMPLES
 from device.screening.explain import finger_time_error
 from device.screening.models import CARD_FILE, CARD_FORMAT
 from device.screening.runtime import TfliteModel
-from device.screening.statistic import FOCAL, finger_peaks, hand_score
+from device.screening.statistic import FOCAL, finger_peaks, hand_score, smoothing_of
 from model_export.screening.cohort import Cohort, CohortError, HandSample, split_participants
 from model_export.screening.export import to_int8_tflite
 from model_export.screening.train import TrainConfig, train
@@ -78,8 +78,9 @@ def train_task(cohort: Cohort, task: int, out: Path, config: TrainConfig, seed: 
     result.model.save(out / FLOAT_DIR / f"task{task:02d}.keras")
     # normalisers from the training hands, threshold from the held-out validation hands
     train_recon = int8_reconstructions(path, x_train)
-    finger_norm = np.mean([finger_peaks(a, b) for a, b in zip(x_train, train_recon,
-                                                               strict=True)], axis=0)
+    smoothing = smoothing_of(score)
+    finger_norm = np.mean([finger_peaks(a, b, smoothing)
+                           for a, b in zip(x_train, train_recon, strict=True)], axis=0)
     val_recon = int8_reconstructions(path, x_val)
     errors = scores(score, x_val, val_recon, finger_norm)
     finger_mean = np.mean([finger_time_error(a, b).mean(axis=1)
@@ -106,6 +107,8 @@ def train_task(cohort: Cohort, task: int, out: Path, config: TrainConfig, seed: 
         "float_train_error": result.train_error,
         "float_validation_error": result.validation_error,
         "epochs": result.epochs,
+        "best_epoch": result.best_epoch,
+        "stopped_by": result.stopped_by,
         "training_seconds": round(result.seconds, 1),
         "n_train_hands": len(x_train),
         "n_validation_hands": len(x_val),
@@ -139,6 +142,8 @@ def train_all(cohort: Cohort, out: Path, tasks: list[int], config: TrainConfig,
         "training": {"loss": "mse", "optimizer": "adam", "learning_rate": config.learning_rate,
                      "batch_size": config.batch_size, "max_epochs": config.max_epochs,
                      "patience": config.patience, "min_improvement": config.min_improvement,
+                     "lr_patience": config.lr_patience,
+                     "min_learning_rate": config.min_learning_rate,
                      "augmentation": {"kinds": ["rotate", "scale", "both"],
                                       "copies_per_epoch": config.augment_copies,
                                       "max_angle_deg": config.max_angle_deg,
