@@ -12,6 +12,7 @@ from device.screening import models as models_mod
 from device.screening.explain import FINGER_GROUPS, explain
 from device.screening.runtime import TfliteModel
 from device.screening.score import score_take
+from tests.fake_cohort import write_cohort
 from tests.helpers import make_take
 
 pytest.importorskip("tensorflow")
@@ -238,3 +239,33 @@ def test_shipped_models_score_out_of_the_box():
     assert models.trained_on == "synthetic" and not models.clinical_use
     obj = score_take(make_take(task=4), models, "x").as_contract()
     assert obj["hands"]["right"]["threshold"] == models.tasks[4].threshold
+
+
+def test_retraining_some_tasks_keeps_the_others_in_the_card(tmp_path, trained):
+    """--keep-other-tasks: the card lists the retrained task and the kept one, each with the
+    training it was made with; models from other data are refused."""
+    import shutil
+
+    from model_export.cli import main
+
+    cohort, models = trained
+    out = tmp_path / "models"
+    shutil.copytree(models, out)
+    card = json.loads((out / "model_card.json").read_text())
+    kept = dict(card["tasks"][str(TASK)], file="task05.tflite")
+    shutil.copy(out / card["tasks"][str(TASK)]["file"], out / "task05.tflite")
+    card["tasks"]["5"] = kept
+    (out / "model_card.json").write_text(json.dumps(card))
+    assert main(["train", "--cohort", str(cohort), "--out", str(out), "--tasks", str(TASK),
+                 "--max-epochs", "1", "--width", "4", "--code-channels", "2",
+                 "--keep-other-tasks"]) == 0
+    merged = json.loads((out / "model_card.json").read_text())
+    assert sorted(merged["tasks"]) == [str(TASK), "5"]
+    assert merged["tasks"]["5"]["training"]["max_epochs"] == 2  # as it was trained
+    assert merged["tasks"][str(TASK)]["training"]["max_epochs"] == 1
+    assert merged["model_id"] != card["model_id"]
+    assert sorted(models_mod.load(out).tasks) == [TASK, 5]
+    other = write_cohort(tmp_path / "other", healthy=4, dystonic=0, task=TASK, seed=9)
+    assert main(["train", "--cohort", str(other), "--out", str(out), "--tasks", str(TASK),
+                 "--max-epochs", "1", "--width", "4", "--code-channels", "2",
+                 "--keep-other-tasks"]) == 2

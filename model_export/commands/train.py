@@ -42,6 +42,9 @@ def add_parsers(subparsers: Any) -> None:
     p.add_argument("--patience", type=int, default=40)
     p.add_argument("--augment-copies", type=int, default=3,
                    help="augmented copies of each training hand per epoch")
+    p.add_argument("--keep-other-tasks", action="store_true",
+                   help="keep the models of tasks not named in --tasks that --out already "
+                        "holds (trained on the same cohort), so the card lists them all")
     p.add_argument("--width", type=int, default=Architecture.width)
     p.add_argument("--code-channels", type=int, default=Architecture.code_channels)
     p.set_defaults(func=run)
@@ -63,11 +66,14 @@ def run(args: argparse.Namespace) -> int:
                          max_epochs=args.max_epochs, patience=args.patience,
                          augment_copies=args.augment_copies)
     try:
-        card = train_all(cohort, args.out, args.tasks, config, args.seed, args.score)
+        card = train_all(cohort, args.out, args.tasks, config, args.seed, args.score,
+                         keep_other_tasks=args.keep_other_tasks)
     except cohort_mod.CohortError as exc:
         print(f"train: {exc}", file=sys.stderr)
         return 2
     for task, entry in card["tasks"].items():
+        if int(task) not in args.tasks:
+            continue
         print(f"task {task}: {entry['epochs']} epochs, train {entry['float_train_error']:.3g}, "
               f"validation {entry['float_validation_error']:.3g} (float); "
               f"threshold {entry['threshold']:.3g} (int8)")
