@@ -263,6 +263,7 @@ def test_retraining_some_tasks_keeps_the_others_in_the_card(tmp_path, trained):
     assert sorted(merged["tasks"]) == [str(TASK), "5"]
     assert merged["tasks"]["5"]["training"]["max_epochs"] == 2  # as it was trained
     assert merged["tasks"][str(TASK)]["training"]["max_epochs"] == 1
+    assert merged["tasks"]["5"]["trained"] == card["created"]
     assert merged["model_id"] != card["model_id"]
     assert sorted(models_mod.load(out).tasks) == [TASK, 5]
     other = write_cohort(tmp_path / "other", healthy=4, dystonic=0, task=TASK, seed=9)

@@ -146,6 +146,7 @@ def kept_entries(out: Path, prov: dict[str, Any], retrained: list[int]) -> dict[
         entry.setdefault("training", old.get("training"))
         entry.setdefault("architecture", old.get("architecture"))
         entry.setdefault("split_seed", old.get("split_seed"))
+        entry.setdefault("trained", old.get("created"))
         kept[key] = entry
     return kept
 
@@ -161,8 +162,10 @@ def train_all(cohort: Cohort, out: Path, tasks: list[int], config: TrainConfig,
                     **config.arch.as_dict()}
     for task in tasks:
         entry = train_task(cohort, task, out, config, seed, score)
-        entries[str(task)] = entry | {"training": training_settings(config),
-                                      "architecture": architecture, "split_seed": seed}
+        entries[str(task)] = entry | {
+            "training": training_settings(config), "architecture": architecture,
+            "split_seed": seed,
+            "trained": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
     entries = dict(sorted(entries.items(), key=lambda item: int(item[0])))
     digest = hashlib.sha256()
     for key in entries:
