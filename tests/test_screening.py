@@ -12,6 +12,7 @@ from device.screening import models as models_mod
 from device.screening.explain import FINGER_GROUPS, explain
 from device.screening.runtime import TfliteModel
 from device.screening.score import score_take
+from tests.fake_cohort import write_cohort
 from tests.helpers import make_take
 
 pytest.importorskip("tensorflow")
@@ -45,12 +46,12 @@ def test_threshold_is_mean_plus_two_sd_of_int8_validation_errors(trained):
     from device.screening.statistic import hand_score
 
     runner = TfliteModel(out / entry["file"])
-    assert entry["score"] == "focal/1" and len(entry["finger_window_norm"]) == 6
+    assert entry["score"] == "focal/2" and len(entry["finger_window_norm"]) == 6
     errors = []
     for path in sorted(cohort.glob("*.take.npz")):
         if path.name.split("_")[0] in entry["validation_participants"]:
             for hand in prepare(takefile.read(path)).hands.values():
-                errors.append(hand_score("focal/1", hand.data, runner(hand.data),
+                errors.append(hand_score("focal/2", hand.data, runner(hand.data),
                                          entry["finger_window_norm"]))
     assert len(errors) == entry["n_validation_hands"]
     expected = np.mean(errors) + 2 * np.std(errors, ddof=1)
@@ -198,6 +199,23 @@ def test_focal_score_finds_one_finger_that_the_mean_dilutes():
         hand_score("max", x, x, norm)
 
 
+def test_smoothed_focal_score_keeps_a_sustained_curl_and_cancels_jitter():
+    """focal/2 averages the signed residual over time first: frame-to-frame jitter of the
+    same mean square as a finger held off its path for 1/8 of the passage scores far lower."""
+    from device.screening.statistic import hand_score
+
+    x = np.zeros((128, 21, 3))
+    curl = x.copy()
+    curl[40:56, 9:13, 1] = 0.1  # middle finger pulled one way for 16 steps
+    jitter = x.copy()
+    signs = np.where(np.arange(16) % 2 == 0, 1.0, -1.0)
+    jitter[40:56, 9:13, 1] = 0.1 * signs[:, None]  # same squares, alternating sign
+    norm = [1.0] * 6
+    assert hand_score("focal/1", x, curl, norm) == pytest.approx(
+        hand_score("focal/1", x, jitter, norm))
+    assert hand_score("focal/2", x, curl, norm) > 20 * hand_score("focal/2", x, jitter, norm)
+
+
 def test_evaluate_repeated_splits(trained):
     """--repeats retrains on fresh 80/20 splits and reports mean and spread."""
     from model_export.screening.architecture import Architecture
@@ -221,3 +239,34 @@ def test_shipped_models_score_out_of_the_box():
     assert models.trained_on == "synthetic" and not models.clinical_use
     obj = score_take(make_take(task=4), models, "x").as_contract()
     assert obj["hands"]["right"]["threshold"] == models.tasks[4].threshold
+
+
+def test_retraining_some_tasks_keeps_the_others_in_the_card(tmp_path, trained):
+    """--keep-other-tasks: the card lists the retrained task and the kept one, each with the
+    training it was made with; models from other data are refused."""
+    import shutil
+
+    from model_export.cli import main
+
+    cohort, models = trained
+    out = tmp_path / "models"
+    shutil.copytree(models, out)
+    card = json.loads((out / "model_card.json").read_text())
+    kept = dict(card["tasks"][str(TASK)], file="task05.tflite")
+    shutil.copy(out / card["tasks"][str(TASK)]["file"], out / "task05.tflite")
+    card["tasks"]["5"] = kept
+    (out / "model_card.json").write_text(json.dumps(card))
+    assert main(["train", "--cohort", str(cohort), "--out", str(out), "--tasks", str(TASK),
+                 "--max-epochs", "1", "--width", "4", "--code-channels", "2",
+                 "--keep-other-tasks"]) == 0
+    merged = json.loads((out / "model_card.json").read_text())
+    assert sorted(merged["tasks"]) == [str(TASK), "5"]
+    assert merged["tasks"]["5"]["training"]["max_epochs"] == 2  # as it was trained
+    assert merged["tasks"][str(TASK)]["training"]["max_epochs"] == 1
+    assert merged["tasks"]["5"]["trained"] == card["created"]
+    assert merged["model_id"] != card["model_id"]
+    assert sorted(models_mod.load(out).tasks) == [TASK, 5]
+    other = write_cohort(tmp_path / "other", healthy=4, dystonic=0, task=TASK, seed=9)
+    assert main(["train", "--cohort", str(other), "--out", str(out), "--tasks", str(TASK),
+                 "--max-epochs", "1", "--width", "4", "--code-channels", "2",
+                 "--keep-other-tasks"]) == 2

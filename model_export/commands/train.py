@@ -9,7 +9,7 @@ from typing import Any
 
 from device import takefile
 from device.kinematics import PAPER_PREPROCESSING, PREPROCESSING_VERSION, REPRESENTATIONS
-from device.screening.statistic import FOCAL, MSE, SCORES
+from device.screening.statistic import FOCAL, FOCAL_RAW, MSE, SCORES
 from model_export.screening.architecture import Architecture
 
 
@@ -35,12 +35,16 @@ def add_parsers(subparsers: Any) -> None:
                    help=f"hand representation: {PREPROCESSING_VERSION} (the box's, "
                         f"default) or {PAPER_PREPROCESSING} (the paper's, as a baseline)")
     p.add_argument("--score", choices=SCORES, default=FOCAL,
-                   help=f"what a hand is judged by: {FOCAL} (the box's, default) or {MSE} "
-                        "(the paper's whole-tensor mean squared error)")
+                   help=f"what a hand is judged by: {FOCAL} (the box's, default), {FOCAL_RAW} "
+                        f"(its predecessor, without smoothing) or {MSE} (the paper's "
+                        "whole-tensor mean squared error)")
     p.add_argument("--max-epochs", type=int, default=400)
     p.add_argument("--patience", type=int, default=40)
     p.add_argument("--augment-copies", type=int, default=3,
                    help="augmented copies of each training hand per epoch")
+    p.add_argument("--keep-other-tasks", action="store_true",
+                   help="keep the models of tasks not named in --tasks that --out already "
+                        "holds (trained on the same cohort), so the card lists them all")
     p.add_argument("--width", type=int, default=Architecture.width)
     p.add_argument("--code-channels", type=int, default=Architecture.code_channels)
     p.set_defaults(func=run)
@@ -62,11 +66,14 @@ def run(args: argparse.Namespace) -> int:
                          max_epochs=args.max_epochs, patience=args.patience,
                          augment_copies=args.augment_copies)
     try:
-        card = train_all(cohort, args.out, args.tasks, config, args.seed, args.score)
+        card = train_all(cohort, args.out, args.tasks, config, args.seed, args.score,
+                         keep_other_tasks=args.keep_other_tasks)
     except cohort_mod.CohortError as exc:
         print(f"train: {exc}", file=sys.stderr)
         return 2
     for task, entry in card["tasks"].items():
+        if int(task) not in args.tasks:
+            continue
         print(f"task {task}: {entry['epochs']} epochs, train {entry['float_train_error']:.3g}, "
               f"validation {entry['float_validation_error']:.3g} (float); "
               f"threshold {entry['threshold']:.3g} (int8)")

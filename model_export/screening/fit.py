@@ -21,7 +21,7 @@ from device.kinematics import N_SAMPLES
 from device.screening.explain import finger_time_error
 from device.screening.models import CARD_FILE, CARD_FORMAT
 from device.screening.runtime import TfliteModel
-from device.screening.statistic import FOCAL, finger_peaks, hand_score
+from device.screening.statistic import FOCAL, finger_peaks, hand_score, smoothing_of
 from model_export.screening.cohort import Cohort, CohortError, HandSample, split_participants
 from model_export.screening.export import to_int8_tflite
 from model_export.screening.train import TrainConfig, train
@@ -78,8 +78,9 @@ def train_task(cohort: Cohort, task: int, out: Path, config: TrainConfig, seed: 
     result.model.save(out / FLOAT_DIR / f"task{task:02d}.keras")
     # normalisers from the training hands, threshold from the held-out validation hands
     train_recon = int8_reconstructions(path, x_train)
-    finger_norm = np.mean([finger_peaks(a, b) for a, b in zip(x_train, train_recon,
-                                                               strict=True)], axis=0)
+    smoothing = smoothing_of(score)
+    finger_norm = np.mean([finger_peaks(a, b, smoothing)
+                           for a, b in zip(x_train, train_recon, strict=True)], axis=0)
     val_recon = int8_reconstructions(path, x_val)
     errors = scores(score, x_val, val_recon, finger_norm)
     finger_mean = np.mean([finger_time_error(a, b).mean(axis=1)
@@ -106,6 +107,8 @@ def train_task(cohort: Cohort, task: int, out: Path, config: TrainConfig, seed: 
         "float_train_error": result.train_error,
         "float_validation_error": result.validation_error,
         "epochs": result.epochs,
+        "best_epoch": result.best_epoch,
+        "stopped_by": result.stopped_by,
         "training_seconds": round(result.seconds, 1),
         "n_train_hands": len(x_train),
         "n_validation_hands": len(x_val),
@@ -114,16 +117,59 @@ def train_task(cohort: Cohort, task: int, out: Path, config: TrainConfig, seed: 
     }
 
 
+def training_settings(config: TrainConfig) -> dict[str, Any]:
+    return {"loss": "mse", "optimizer": "adam", "learning_rate": config.learning_rate,
+            "batch_size": config.batch_size, "max_epochs": config.max_epochs,
+            "patience": config.patience, "min_improvement": config.min_improvement,
+            "lr_patience": config.lr_patience, "min_learning_rate": config.min_learning_rate,
+            "augmentation": {"kinds": ["rotate", "scale", "both"],
+                             "copies_per_epoch": config.augment_copies,
+                             "max_angle_deg": config.max_angle_deg,
+                             "max_scale": config.max_scale}}
+
+
+def kept_entries(out: Path, prov: dict[str, Any], retrained: list[int]) -> dict[str, Any]:
+    """The card entries in ``out`` of tasks not retrained now, each with the training and
+    architecture it was made with; the data must come from the same cohort."""
+    card_path = out / CARD_FILE
+    if not card_path.exists():
+        return {}
+    old = json.loads(card_path.read_text(encoding="utf-8"))
+    same = ("data", "generator", "seeds")
+    if any(old.get("provenance", {}).get(k) != prov[k] for k in same):
+        raise CohortError(f"{card_path}: its models were trained on other data "
+                          f"({old.get('provenance')}); retrain every task or use a new --out")
+    kept = {}
+    for key, entry in old.get("tasks", {}).items():
+        if int(key) in retrained:
+            continue
+        entry.setdefault("training", old.get("training"))
+        entry.setdefault("architecture", old.get("architecture"))
+        entry.setdefault("split_seed", old.get("split_seed"))
+        entry.setdefault("trained", old.get("created"))
+        kept[key] = entry
+    return kept
+
+
 def train_all(cohort: Cohort, out: Path, tasks: list[int], config: TrainConfig,
-              seed: int, score: str = FOCAL) -> dict[str, Any]:
+              seed: int, score: str = FOCAL, keep_other_tasks: bool = False) -> dict[str, Any]:
+    """Train ``tasks`` into ``out`` and write its card; with ``keep_other_tasks`` the models
+    of other tasks already in ``out`` stay and keep their card entries."""
     out.mkdir(parents=True, exist_ok=True)
-    entries = {}
-    for task in tasks:
-        entries[str(task)] = train_task(cohort, task, out, config, seed, score)
-    digest = hashlib.sha256()
-    for task in tasks:
-        digest.update((out / model_file(task)).read_bytes())
     prov = provenance(cohort)
+    entries = kept_entries(out, prov, tasks) if keep_other_tasks else {}
+    architecture = {"kind": "convolutional autoencoder, 7 + 7 conv layers",
+                    **config.arch.as_dict()}
+    for task in tasks:
+        entry = train_task(cohort, task, out, config, seed, score)
+        entries[str(task)] = entry | {
+            "training": training_settings(config), "architecture": architecture,
+            "split_seed": seed,
+            "trained": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+    entries = dict(sorted(entries.items(), key=lambda item: int(item[0])))
+    digest = hashlib.sha256()
+    for key in entries:
+        digest.update((out / model_file(int(key))).read_bytes())
     card = {
         "format": CARD_FORMAT,
         "model_id": f"ae-{dt.date.today():%Y%m%d}-{digest.hexdigest()[:8]}",
@@ -134,15 +180,8 @@ def train_all(cohort: Cohort, out: Path, tasks: list[int], config: TrainConfig,
         "provenance": prov,
         "split": "random 80/20 by participant over healthy participants",
         "split_seed": seed,
-        "architecture": {"kind": "convolutional autoencoder, 7 + 7 conv layers",
-                         **config.arch.as_dict()},
-        "training": {"loss": "mse", "optimizer": "adam", "learning_rate": config.learning_rate,
-                     "batch_size": config.batch_size, "max_epochs": config.max_epochs,
-                     "patience": config.patience, "min_improvement": config.min_improvement,
-                     "augmentation": {"kinds": ["rotate", "scale", "both"],
-                                      "copies_per_epoch": config.augment_copies,
-                                      "max_angle_deg": config.max_angle_deg,
-                                      "max_scale": config.max_scale}},
+        "architecture": architecture,
+        "training": training_settings(config),
         "software": {"dystonia_box": box_version, "tensorflow": tf.__version__,
                      "python": platform.python_version()},
         "tasks": entries,

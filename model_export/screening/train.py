@@ -1,9 +1,10 @@
 """Training one autoencoder per task on healthy hands, with the paper's augmentation.
 
 Each epoch sees every training hand once as recorded and ``augment_copies`` times rotated,
-scaled or both (device.kinematics.augment). Training stops when the validation error has
-not improved by ``min_improvement`` (relative) for ``patience`` epochs — the paper's "until
-the reconstruction error converged" — and the best weights are kept.
+scaled or both (device.kinematics.augment). The learning rate is halved whenever the
+validation error has not improved by ``min_improvement`` (relative) for ``lr_patience``
+epochs; training stops when it has not improved for ``patience`` epochs — the paper's
+"until the reconstruction error converged" — and the best weights are kept.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ class TrainConfig:
     min_improvement: float = 0.005
     batch_size: int = 32
     learning_rate: float = 1e-3
+    lr_patience: int = 15
+    min_learning_rate: float = 3e-5
     augment_copies: int = 3
     max_angle_deg: float = 10.0
     max_scale: float = 0.1
@@ -43,6 +46,8 @@ class TrainResult:
     validation_error: float
     history: list[tuple[float, float]] = field(default_factory=list)  # (train, val) per epoch
     seconds: float = 0.0
+    best_epoch: int = 0
+    stopped_by: str = ""  # "converged" (patience ran out) or "max_epochs"
 
 
 def reconstruction_errors(model: tf.keras.Model, x: np.ndarray) -> np.ndarray:
@@ -67,8 +72,10 @@ def train(x_train: np.ndarray, x_val: np.ndarray, config: TrainConfig, seed: int
     tf.keras.utils.set_random_seed(seed)
     rng = np.random.default_rng(seed)
     model = build(config.arch)
-    model.compile(optimizer=tf.keras.optimizers.Adam(config.learning_rate), loss="mse")
+    optimizer = tf.keras.optimizers.Adam(config.learning_rate)
+    model.compile(optimizer=optimizer, loss="mse")
     best, best_weights, best_epoch, stale = np.inf, model.get_weights(), 0, 0
+    stopped_by = "max_epochs"
     history: list[tuple[float, float]] = []
     start = time.perf_counter()
     epoch = 0
@@ -87,14 +94,21 @@ def train(x_train: np.ndarray, x_val: np.ndarray, config: TrainConfig, seed: int
         else:
             stale += 1
             if stale >= config.patience:
+                stopped_by = "converged"
                 break
+            if stale % config.lr_patience == 0:
+                rate = max(float(optimizer.learning_rate.numpy()) / 2, config.min_learning_rate)
+                optimizer.learning_rate.assign(rate)
+                log.info("epoch %d: learning rate now %.3g", epoch, rate)
     model.set_weights(best_weights)
     result = TrainResult(
         model=model, epochs=epoch,
         train_error=float(np.mean(reconstruction_errors(model, x_train))),
         validation_error=float(np.mean(reconstruction_errors(model, x_val))),
-        history=history, seconds=time.perf_counter() - start,
+        history=history, seconds=time.perf_counter() - start, best_epoch=best_epoch,
+        stopped_by=stopped_by,
     )
-    log.info("trained %d epochs (best %d) in %.0f s: train %.3g, validation %.3g",
-             epoch, best_epoch, result.seconds, result.train_error, result.validation_error)
+    log.info("trained %d epochs (best %d, %s) in %.0f s: train %.3g, validation %.3g",
+             epoch, best_epoch, stopped_by, result.seconds, result.train_error,
+             result.validation_error)
     return result
