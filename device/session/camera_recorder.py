@@ -193,6 +193,12 @@ class CameraRecorder:
 
     # --- recording ------------------------------------------------------------------------
 
+    @property
+    def frames_recorded(self) -> int:
+        """Frames written so far in the take being recorded (0 when not recording)."""
+        writing = self._writing
+        return len(writing.times) if writing is not None else 0
+
     def start(self, step: Step, participant: str) -> None:
         with self._lock:
             if self._writing is not None:

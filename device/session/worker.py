@@ -85,14 +85,14 @@ class Worker(threading.Thread):
         super().__init__(name="processing-worker", daemon=True)
         self.data_dir, self.models, self.settings, self.poll_s = data_dir, models, settings, poll_s
         self.analysis = analysis
-        self._stop = threading.Event()
+        self._halt = threading.Event()
         self._wake = threading.Event()
 
     def wake(self) -> None:
         self._wake.set()
 
     def stop(self) -> None:
-        self._stop.set()
+        self._halt.set()
         self._wake.set()
 
     def run(self) -> None:
@@ -104,7 +104,7 @@ class Worker(threading.Thread):
                 log.warning("%d recordings interrupted during analysis are queued again", n)
             for path in raw_recordings.remove_partial_videos(self.data_dir):
                 log.warning("removed the unfinished video %s", path)
-            while not self._stop.is_set():
+            while not self._halt.is_set():
                 if process_one(conn, self.data_dir, self.models, self.settings) is None \
                         and analyse_one(conn, self.data_dir, self.analysis) is None:
                     self._wake.wait(self.poll_s)

@@ -19,7 +19,7 @@ from device import protocol, takefile
 from device.vision.midi_keys import MidiKeysError, check_task, read_keys
 from device.vision.models import LandmarkModels, ModelError
 from device.vision.pipeline import HandTracker, redetect_interval
-from device.vision.sources import FileSource, VideoError
+from device.vision.sources import MISSING_FRAMES_ALLOWED, FileSource, VideoError
 
 # Where the box keeps its landmark models (made by `python -m model_export landmarks`).
 INSTALLED_MODELS = Path(str(resources.files("device").joinpath("models", "landmarks")))
@@ -74,6 +74,11 @@ def analyze_video(video: Path | str, models_dir: Path | str | None, task: int,
         source = FileSource(video)
     except (MidiKeysError, ModelError, VideoError) as exc:
         raise AnalyzeError(str(exc)) from None
+    if frame_times is not None and source.frame_count > 0 \
+            and abs(source.frame_count - len(frame_times)) > MISSING_FRAMES_ALLOWED:
+        source.close()
+        raise AnalyzeError(f"{video}: has {source.frame_count} frames but {len(frame_times)} "
+                           "frame times were recorded; the recording is damaged")
     try:
         tracker = HandTracker(models, redetect_every=redetect_interval(source.fps))
         times, frames = [], []
