@@ -74,6 +74,16 @@ def until(condition, what: str) -> None:
         time.sleep(0.05)
 
 
+def signed_in(app):
+    """A test client signed in as dr-a, and its CSRF token."""
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    client.post("/login", data={"csrf_token": token, "name": "dr-a",
+                                "password": "a long enough secret"})
+    return client, token
+
+
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory) -> Path:
     """A data directory in which the wizard recorded the first step of a quick screen with
@@ -85,11 +95,7 @@ def recorded(tmp_path_factory) -> Path:
     conn.close()
     recorder = build_recorder(box_config(), data_dir)
     app = create_app(box_config(), data_dir, recorder, testing=True)
-    client = app.test_client()
-    page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    client.post("/login", data={"csrf_token": token, "name": "dr-a",
-                                "password": "a long enough secret"})
+    client, token = signed_in(app)
     assert client.post("/sessions/1/record/start", data={"csrf_token": token}).status_code == 302
     spool = data_dir / RAW_SPOOL
     until(lambda: recorder.frames_recorded >= VIDEO_FRAMES, "the whole video")
@@ -244,3 +250,19 @@ def test_camera_that_cannot_be_opened_says_what_to_fix(tmp_path):
         build_recorder(cfg, tmp_path)
     with pytest.raises(RecorderError, match="simulate"):
         build_recorder(box_config(source="synthetic"), tmp_path)
+
+
+def test_session_page_shows_analysis_progress_and_failure(recorded, tmp_path):
+    from device.session.simulated import SimulatedRecorder
+
+    data_dir = copy_of(recorded, tmp_path)
+    conn = db.connect(data_dir / db.DB_FILE)
+    app = create_app(box_config(), data_dir, SimulatedRecorder("healthy", 1), testing=True)
+    client, _ = signed_in(app)
+    conn.execute("UPDATE raw_recording SET status = 'analysing', progress = 0.42")
+    page = client.get("/sessions/1").get_data(as_text=True)
+    assert "analysing 42 %" in page and "1 being processed" in page
+    raw_recordings.mark_failed(conn, 1, "no hand was found in any of its 334 frames")
+    page = client.get("/sessions/1").get_data(as_text=True)
+    assert "analysis failed: no hand was found in any of its 334 frames" in page
+    assert "Next: Task 1, C major scale" in page and "very softly" in page
