@@ -24,7 +24,7 @@ from device.auth.passwords import hash_password
 from device.screening import models as models_mod
 from device.session import worker
 from device.session.analysis import AnalysisSettings, analyse_one
-from device.session.factory import RAW_SPOOL, build_recorder
+from device.session.factory import build_recorder
 from device.session.recorder import RecorderError
 from device.session.steps import Step, next_step
 from device.session.video_file import PARTIAL_SUFFIX
@@ -97,7 +97,7 @@ def recorded(tmp_path_factory) -> Path:
     app = create_app(box_config(), data_dir, recorder, testing=True)
     client, token = signed_in(app)
     assert client.post("/sessions/1/record/start", data={"csrf_token": token}).status_code == 302
-    spool = data_dir / RAW_SPOOL
+    spool = raw_recordings.spool_dir(data_dir)
     until(lambda: recorder.frames_recorded >= VIDEO_FRAMES, "the whole video")
     # while recording, only the partial video exists: never a final file that is not whole
     assert list(spool.glob(f".*{PARTIAL_SUFFIX}"))

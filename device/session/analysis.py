@@ -69,7 +69,7 @@ def analyse_one(conn: sqlite3.Connection, data_dir: Path,
             participant=row["participant"], tempo_mode=row["tempo_mode"],
             dynamics=row["dynamics"], variant=settings.variant, key_array=keys,
             frame_times=times)
-    except (AnalyzeError, OSError, ValueError) as exc:
+    except (AnalyzeError, OSError, RuntimeError, ValueError) as exc:
         log.warning("recording %s could not be analysed: %s", raw_id, exc)
         raw_recordings.mark_failed(conn, raw_id, str(exc))
         return raw_id

@@ -209,11 +209,10 @@ class CameraRecorder:
             capture = self._open()
             base = self.out_dir / (f"t{step.task:02d}_{step.dynamics}_{step.tempo_mode}_"
                                    f"{time.time_ns()}")
-            width, height = self.size if self.kind != "file" else (capture.source.width,
-                                                                    capture.source.height)
+            source = capture.source
             try:
-                writer = MjpegWriter(base.with_suffix(".avi"), width, height,
-                                     capture.source.fps)
+                writer = MjpegWriter(base.with_suffix(".avi"), source.width, source.height,
+                                     source.fps)
             except VideoWriteError as exc:
                 raise RecorderError(str(exc)) from None
             try:

@@ -10,8 +10,6 @@ from device.config import Config
 from device.platform import is_raspberry_pi
 from device.session.recorder import Recorder, RecorderError
 
-RAW_SPOOL = Path("recordings") / "raw"  # in the data directory: recordings being written
-
 
 def simulated(config: Config) -> bool:
     mode = config["box"]["simulate"]
@@ -32,13 +30,14 @@ def build_recorder(config: Config, data_dir: Path | None = None) -> Recorder:
                             "its recordings into")
     from device.hardware.keys import KeySourceError, open_keys
     from device.session.camera_recorder import CameraRecorder
+    from device.store.raw_recordings import spool_dir
 
     try:
         keys = open_keys(config)
     except KeySourceError as exc:
         raise RecorderError(f"{exc}; connect the key sensor, or set [keys] source = \"none\" "
                             "to take keystroke times from hand motion") from None
-    recorder = CameraRecorder(config, Path(data_dir) / RAW_SPOOL, keys)
+    recorder = CameraRecorder(config, spool_dir(Path(data_dir)), keys)
     try:
         recorder.open_camera()
     except RecorderError:

@@ -23,8 +23,13 @@ from device.store.transactions import transaction
 RAW = "raw"
 
 
+def spool_dir(data_dir: Path) -> Path:
+    """Where the camera recorder writes a recording before it belongs to a session."""
+    return data_dir / RECORDINGS / RAW
+
+
 def raw_dir(data_dir: Path, session_id: int) -> Path:
-    return data_dir / RECORDINGS / RAW / f"session-{session_id:06d}"
+    return spool_dir(data_dir) / f"session-{session_id:06d}"
 
 
 def _move_into(path: Path, directory: Path) -> Path:
@@ -103,7 +108,7 @@ def recover(conn: sqlite3.Connection) -> int:
 
 def remove_partial_videos(data_dir: Path) -> list[Path]:
     """Delete videos a crash left half-written (never a complete file). Returns them."""
-    root = data_dir / RECORDINGS / RAW
+    root = spool_dir(data_dir)
     removed = sorted(root.rglob(f".*{PARTIAL_SUFFIX}")) if root.is_dir() else []
     for path in removed:
         path.unlink(missing_ok=True)
