@@ -98,7 +98,7 @@ def recorded(tmp_path_factory) -> Path:
     client, token = signed_in(app)
     assert client.post("/sessions/1/record/start", data={"csrf_token": token}).status_code == 302
     spool = raw_recordings.spool_dir(data_dir)
-    until(lambda: recorder.frames_recorded >= VIDEO_FRAMES, "the whole video")
+    until(lambda: not recorder.camera_running, "the end of the replayed video")
     # while recording, only the partial video exists: never a final file that is not whole
     assert list(spool.glob(f".*{PARTIAL_SUFFIX}"))
     assert not [path for path in spool.glob("*.avi") if not path.name.startswith(".")]
@@ -132,8 +132,10 @@ def test_raw_files_are_whole_and_on_one_clock(recorded):
     while video.read()[0]:
         decoded += 1
     times, keys = np.load(files[1]), np.load(files[2])
+    # every frame of the replayed file is in the video or counted as dropped (none on an
+    # idle machine; a loaded one may fall behind, which is what the count is for)
     assert decoded == row["frames"] == times.size == VIDEO_FRAMES - row["dropped_frames"]
-    assert row["dropped_frames"] == 0
+    assert row["dropped_frames"] < 0.1 * VIDEO_FRAMES
     assert np.all(np.diff(times) > 0)
     # the replayed file is a 30 fps camera: its frame spacing survives the move onto the clock
     assert np.median(np.diff(times)) == pytest.approx(1 / 30, rel=0.05)
@@ -159,7 +161,7 @@ def test_worker_analyses_into_a_take_and_scores_it(recorded, tmp_path, landmark_
     from device import takefile
 
     stored = takefile.read(data_dir / take["file"])
-    assert stored.t[0] == 0 and stored.n_frames == VIDEO_FRAMES
+    assert stored.t[0] == 0 and stored.n_frames == raw["frames"]
     assert stored.meta["source"] == "camera" and stored.meta["raw_recording_id"] == 1
     assert np.isfinite(stored.landmarks[:, 1, 0, 0]).mean() > 0.85  # the right hand
     assert stored.keys.shape[0] > 10 and stored.keys[:, 1].min() >= 0
@@ -177,7 +179,9 @@ def test_failed_analysis_keeps_the_files_and_asks_again(recorded, tmp_path,
     np.save(data_dir / raw["times"], np.load(data_dir / raw["times"])[:-5])  # damaged
     analyse_one(conn, data_dir, AnalysisSettings(models_dir=landmark_models_dir))
     raw = conn.execute("SELECT * FROM raw_recording").fetchone()
-    assert raw["status"] == "failed" and "334 frames but 329 frame times" in raw["error"]
+    frames = raw["frames"]
+    assert raw["status"] == "failed" and f"{frames} frames but {frames - 5} frame times" in \
+        raw["error"]
     assert (data_dir / raw["video"]).is_file()
     assert next_step(conn, 1, "quick") == FIRST_STEP
     assert conn.execute("SELECT COUNT(*) FROM take").fetchone()[0] == 0

@@ -70,7 +70,8 @@ class _Capture(threading.Thread):
 
     def halt(self) -> None:
         self._halt.set()
-        self.join(JOIN_TIMEOUT_S)
+        if self.ident is not None:  # started
+            self.join(JOIN_TIMEOUT_S)
         self.source.close()
 
     def run(self) -> None:
@@ -154,20 +155,26 @@ class CameraRecorder:
 
     # --- camera ---------------------------------------------------------------------------
 
-    def _open(self) -> _Capture:
-        """The running capture, opening the camera if needed (RecorderError with the fix)."""
-        if self._capture is not None and self._capture.is_alive():
-            return self._capture
+    def _new_capture(self) -> _Capture:
+        """A capture of a freshly opened camera, not started (RecorderError with the fix)."""
         if self._capture is not None:
             self._capture.halt()
+            self._capture = None
         try:
             source = self._opener(self.kind, self.device, *self.size, self.fps)
         except (VideoError, ValueError) as exc:
             raise RecorderError(f"the camera cannot be opened: {exc}. To fix: "
                                 + CAMERA_FIX.format(device=self.device)) from None
         self._capture = _Capture(source, replay=self.kind == "file")
-        self._capture.start()
         return self._capture
+
+    def _open(self) -> _Capture:
+        """The running capture, opening the camera if needed."""
+        if self._capture is not None and self._capture.is_alive():
+            return self._capture
+        capture = self._new_capture()
+        capture.start()
+        return capture
 
     def open_camera(self) -> None:
         """Open the camera now rather than on first use; RecorderError says what to fix."""
@@ -194,6 +201,11 @@ class CameraRecorder:
     # --- recording ------------------------------------------------------------------------
 
     @property
+    def camera_running(self) -> bool:
+        """The camera delivers frames (False once a replayed file has ended, or on error)."""
+        return self._capture is not None and self._capture.is_alive()
+
+    @property
     def frames_recorded(self) -> int:
         """Frames written so far in the take being recorded (0 when not recording)."""
         writing = self._writing
@@ -203,10 +215,9 @@ class CameraRecorder:
         with self._lock:
             if self._writing is not None:
                 raise RecorderError("the camera is already recording")
-            if self.kind == "file" and self._capture is not None:
-                self._capture.halt()  # a file is replayed from its first frame for each take
-                self._capture = None
-            capture = self._open()
+            # a file is replayed from its first frame for each take, started once attached
+            replay = self.kind == "file"
+            capture = self._new_capture() if replay else self._open()
             base = self.out_dir / (f"t{step.task:02d}_{step.dynamics}_{step.tempo_mode}_"
                                    f"{time.time_ns()}")
             source = capture.source
@@ -225,6 +236,8 @@ class CameraRecorder:
             self._step, self._participant = step, participant
             self._started = time.monotonic()
             capture.attach(self._writing.frames)
+            if replay:
+                capture.start()
 
     def stop(self) -> RawRecording:
         with self._lock:
