@@ -270,3 +270,46 @@ def test_session_page_shows_analysis_progress_and_failure(recorded, tmp_path):
     page = client.get("/sessions/1").get_data(as_text=True)
     assert "analysis failed: no hand was found in any of its 334 frames" in page
     assert "Next: Task 1, C major scale" in page and "very softly" in page
+
+
+class FakeCamera:
+    """A 64x48 camera at 50 fps whose frame times are ``shift_s`` off the monotonic clock
+    and which fails after ``fail_after`` frames (never when None)."""
+
+    width, height, fps = 64, 48, 50.0
+
+    def __init__(self, shift_s: float = 0.0, fail_after: int | None = None) -> None:
+        self.shift_s, self.fail_after = shift_s, fail_after
+        self.delivered = 0
+
+    def frames(self):
+        from device.vision.sources import VideoError
+
+        while True:
+            if self.delivered == self.fail_after:
+                raise VideoError("camera /dev/video0: stopped delivering frames")
+            time.sleep(1 / self.fps)
+            self.delivered += 1
+            yield time.monotonic() + self.shift_s, np.full((48, 64, 3), 128, np.uint8)
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize(("camera", "message"), [
+    (FakeCamera(fail_after=20), "stopped delivering frames"),
+    (FakeCamera(shift_s=-1000.0), "not on the box's monotonic clock"),
+])
+def test_a_recording_that_cannot_be_trusted_is_refused_and_leaves_no_file(tmp_path, camera,
+                                                                        message):
+    from device.hardware.keys import NoKeys
+    from device.session.camera_recorder import CameraRecorder
+
+    recorder = CameraRecorder(box_config(source="v4l2"), tmp_path, NoKeys(),
+                              opener=lambda *_: camera)
+    recorder.start(FIRST_STEP, "P-1")
+    until(lambda: camera.delivered >= 25 or not recorder.camera_running, "some frames")
+    with pytest.raises(RecorderError, match=message):
+        recorder.stop()
+    recorder.close()
+    assert list(tmp_path.iterdir()) == []
