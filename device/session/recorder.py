@@ -2,6 +2,10 @@
 
 A recorder is chosen from configuration at start-up (simulated off the Pi) and passed in.
 Only one take is recorded at a time on a box; ``RecordingState`` guards that.
+
+``stop()`` gives either a finished ``Take`` (the simulated recorder) or a ``RawRecording``:
+the camera's video, its frame times and the key events, written to disk and waiting for the
+background worker to find the hands' landmarks in it (a Pi cannot do that live at 60 fps).
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from device.session.steps import Step
@@ -19,10 +24,37 @@ class RecorderError(RuntimeError):
     """Recording cannot start or finish; the message says what to check."""
 
 
+@dataclass(frozen=True)
+class RawRecording:
+    """A recorded step not yet analysed. The files are complete (written atomically).
+
+    ``times`` holds the frame times (float64 (T,), one per video frame, in order) and ``keys``
+    the key events (float64 (N, 4): note, onset, release, velocity), both in seconds on
+    ``time.monotonic``.
+    """
+
+    task: int
+    dynamics: str
+    tempo_mode: str
+    participant: str
+    video: Path
+    times: Path
+    keys: Path
+    keys_source: str  # the key source's name; "no key sensor" when there is none
+    keys_overflowed: bool
+    frames: int
+    dropped_frames: int  # frames the camera gave that could not be written in time
+    recorded: float  # wall-clock time.time() at the end of the recording
+
+    @property
+    def files(self) -> tuple[Path, Path, Path]:
+        return self.video, self.times, self.keys
+
+
 class Recorder(Protocol):
     def start(self, step: Step, participant: str) -> None: ...
 
-    def stop(self) -> Take: ...
+    def stop(self) -> Take | RawRecording: ...
 
     def preview(self) -> tuple[bytes, str] | None:
         """The camera's current picture and its MIME type, for framing the hands."""
@@ -56,7 +88,7 @@ class RecordingState:
             self.recorder.start(step, participant)
             self._active = Active(session_id, step, time.monotonic())
 
-    def stop(self, session_id: int) -> tuple[Step, Take]:
+    def stop(self, session_id: int) -> tuple[Step, Take | RawRecording]:
         with self._lock:
             if self._active is None or self._active.session_id != session_id:
                 raise RecorderError("this session is not recording")

@@ -32,8 +32,12 @@ def steps_for(protocol_name: str) -> list[Step]:
 
 
 def done_steps(conn: sqlite3.Connection, session_id: int) -> set[Step]:
+    """Steps with a kept take, or with a camera recording still waiting for its analysis
+    (one that failed must be recorded again)."""
     rows = conn.execute("SELECT task, tempo_mode, dynamics FROM take WHERE session_id = ? "
-                        "AND superseded = 0", (session_id,)).fetchall()
+                        "AND superseded = 0 UNION SELECT task, tempo_mode, dynamics FROM "
+                        "raw_recording WHERE session_id = ? AND status IN ('waiting', "
+                        "'analysing')", (session_id, session_id)).fetchall()
     return {Step(r["task"], r["tempo_mode"], r["dynamics"]) for r in rows}
 
 

@@ -1,8 +1,12 @@
-"""Background processing: recorded takes are scored off the request thread.
+"""Background processing: camera recordings are analysed into takes, and takes are scored,
+off the request thread.
 
 A take moves recorded -> processing -> scored (or failed). The result and the new status
 are written in one transaction, so a crash leaves a take either unprocessed or complete.
-At start, takes left in 'processing' by a crash go back to 'recorded'.
+A camera recording moves waiting -> analysing -> done (its take stored, then scored as any
+take) or failed (``device.session.analysis``). Waiting takes are scored before the next
+recording is analysed: scoring takes seconds, analysis minutes. At start, takes left in
+'processing' and recordings left in 'analysing' by a crash are queued again.
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ from device import takefile
 from device.kinematics.prepare import DEFAULT_SETTINGS, Settings
 from device.screening.models import ModelSet
 from device.screening.score import score_take
-from device.store import db
+from device.session.analysis import DEFAULT_ANALYSIS, AnalysisSettings, analyse_one
+from device.store import db, raw_recordings
 from device.store.transactions import transaction
 
 log = logging.getLogger(__name__)
@@ -76,17 +81,18 @@ class Worker(threading.Thread):
     """Polls the store for recorded takes and scores them, one at a time."""
 
     def __init__(self, data_dir: Path, models: ModelSet, settings: Settings = DEFAULT_SETTINGS,
-                 poll_s: float = 0.5) -> None:
+                 poll_s: float = 0.5, analysis: AnalysisSettings = DEFAULT_ANALYSIS) -> None:
         super().__init__(name="processing-worker", daemon=True)
         self.data_dir, self.models, self.settings, self.poll_s = data_dir, models, settings, poll_s
-        self._stop = threading.Event()
+        self.analysis = analysis
+        self._halt = threading.Event()
         self._wake = threading.Event()
 
     def wake(self) -> None:
         self._wake.set()
 
     def stop(self) -> None:
-        self._stop.set()
+        self._halt.set()
         self._wake.set()
 
     def run(self) -> None:
@@ -94,8 +100,13 @@ class Worker(threading.Thread):
         try:
             if (n := recover(conn)):
                 log.warning("%d takes interrupted during processing are queued again", n)
-            while not self._stop.is_set():
-                if process_one(conn, self.data_dir, self.models, self.settings) is None:
+            if (n := raw_recordings.recover(conn)):
+                log.warning("%d recordings interrupted during analysis are queued again", n)
+            for path in raw_recordings.remove_partial_videos(self.data_dir):
+                log.warning("removed the unfinished video %s", path)
+            while not self._halt.is_set():
+                if process_one(conn, self.data_dir, self.models, self.settings) is None \
+                        and analyse_one(conn, self.data_dir, self.analysis) is None:
                     self._wake.wait(self.poll_s)
                     self._wake.clear()
         finally:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from device import takefile
@@ -40,14 +41,21 @@ def _insert(conn: sqlite3.Connection, data_dir: Path, session_id: int, path: Pat
 
 
 def store_take(conn: sqlite3.Connection, data_dir: Path, session_id: int,
-               take: takefile.Take) -> int:
-    """Write the take file, then register it. Returns the take's id."""
+               take: takefile.Take,
+               then: Callable[[sqlite3.Connection, int], None] | None = None) -> int:
+    """Write the take file, then register it. Returns the take's id.
+
+    ``then(conn, take_id)`` runs inside the registering transaction (e.g. to mark the raw
+    recording the take came from as done), so both changes are committed or neither."""
     if conn.execute("SELECT 1 FROM session WHERE id = ?", (session_id,)).fetchone() is None:
         raise ValueError(f"session {session_id} does not exist")
     take.meta = {**take.meta, "session_id": session_id}
     path = takefile.write(take_path(data_dir, session_id, take), take)
     with transaction(conn):
-        return _insert(conn, data_dir, session_id, path, take)
+        take_id = _insert(conn, data_dir, session_id, path, take)
+        if then is not None:
+            then(conn, take_id)
+    return take_id
 
 
 def reconcile(conn: sqlite3.Connection, data_dir: Path) -> list[str]:
@@ -72,7 +80,10 @@ def reconcile(conn: sqlite3.Connection, data_dir: Path) -> list[str]:
             done.append(f"left unregistered {rel}: {exc}")
             continue
         with transaction(conn):
-            _insert(conn, data_dir, session_id, path, take)
+            take_id = _insert(conn, data_dir, session_id, path, take)
+            if "raw_recording_id" in take.meta:  # analysed from it; it must not run again
+                conn.execute("UPDATE raw_recording SET status = 'done', progress = 1, "
+                             "take_id = ? WHERE id = ?", (take_id, take.meta["raw_recording_id"]))
         done.append(f"registered {rel}")
     for line in done:
         log.warning("recordings: %s", line)

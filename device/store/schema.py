@@ -67,4 +67,29 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE take ADD COLUMN superseded INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE take ADD COLUMN quality_json TEXT NOT NULL DEFAULT '{}';
     """,
+    # 3: camera recordings waiting to be analysed into takes (video, frame times, key events)
+    """
+    CREATE TABLE raw_recording (
+        id INTEGER PRIMARY KEY,
+        session_id INTEGER NOT NULL REFERENCES session(id),
+        task INTEGER NOT NULL CHECK (task BETWEEN 1 AND 11),
+        dynamics TEXT NOT NULL CHECK (dynamics IN ('pp', 'ff')),
+        tempo_mode TEXT NOT NULL CHECK (tempo_mode IN ('fixed', 'fastest')),
+        participant TEXT NOT NULL,
+        video TEXT NOT NULL UNIQUE,
+        times TEXT NOT NULL,
+        keys TEXT NOT NULL,
+        keys_source TEXT NOT NULL,
+        keys_overflowed INTEGER NOT NULL DEFAULT 0,
+        frames INTEGER NOT NULL,
+        dropped_frames INTEGER NOT NULL DEFAULT 0,
+        recorded REAL NOT NULL,
+        status TEXT NOT NULL DEFAULT 'waiting'
+            CHECK (status IN ('waiting', 'analysing', 'done', 'failed')),
+        progress REAL NOT NULL DEFAULT 0 CHECK (progress BETWEEN 0 AND 1),
+        error TEXT NOT NULL DEFAULT '',
+        take_id INTEGER REFERENCES take(id)
+    );
+    CREATE INDEX raw_recording_session ON raw_recording(session_id);
+    """,
 )

@@ -19,7 +19,7 @@ from device import protocol, takefile
 from device.vision.midi_keys import MidiKeysError, check_task, read_keys
 from device.vision.models import LandmarkModels, ModelError
 from device.vision.pipeline import HandTracker, redetect_interval
-from device.vision.sources import FileSource, VideoError
+from device.vision.sources import MISSING_FRAMES_ALLOWED, FileSource, VideoError
 
 # Where the box keeps its landmark models (made by `python -m model_export landmarks`).
 INSTALLED_MODELS = Path(str(resources.files("device").joinpath("models", "landmarks")))
@@ -37,12 +37,16 @@ def analyze_video(video: Path | str, models_dir: Path | str | None, task: int,
                   keys: Path | str | None = None, progress: Progress | None = None, *,
                   participant: str | None = None, tempo_mode: str = "fixed",
                   dynamics: str = "pp", variant: str = DEFAULT_VARIANT,
-                  num_threads: int = 1) -> takefile.Take:
+                  num_threads: int = 1, key_array: np.ndarray | None = None,
+                  frame_times: np.ndarray | None = None) -> takefile.Take:
     """Landmarks of both hands in every frame of ``video``, with the key events of ``keys``
     (a MIDI file whose time 0 is the video's first frame), as a checked take.
 
-    ``models_dir`` None means the installed models. Raises AnalyzeError naming what was
-    wrong.
+    A recording of the box gives its key events as ``key_array`` instead (the take's (N, 4)
+    keys; empty when there is no key sensor) and the camera's ``frame_times`` (one per frame,
+    seconds, the same clock as ``key_array``, 0 at the first frame) instead of the times the
+    file gives. ``models_dir`` None means the installed models. Raises AnalyzeError naming
+    what was wrong.
     """
     video = Path(video)
     try:
@@ -55,15 +59,26 @@ def analyze_video(video: Path | str, models_dir: Path | str | None, task: int,
     if dynamics not in takefile.DYNAMICS:
         raise AnalyzeError(f"dynamics must be one of {', '.join(takefile.DYNAMICS)}, "
                            f"got {dynamics!r}")
+    if keys is not None and key_array is not None:
+        raise AnalyzeError("give the key events as a MIDI file or as an array, not both")
+    keys_name = str(keys) if keys is not None else f"the key events of {video.name}"
     try:
         key_events = np.zeros((0, 4))
         if keys is not None:
             key_events = read_keys(keys)  # MIDI time 0 = the first frame, t = 0 for a file
-            check_task(key_events, spec, str(keys))
+            check_task(key_events, spec, keys_name)
+        elif key_array is not None and len(key_array):
+            key_events = np.asarray(key_array, dtype=np.float64).reshape(-1, 4)
+            check_task(key_events, spec, keys_name)
         models = LandmarkModels.from_dir(models_dir or INSTALLED_MODELS, variant, num_threads)
         source = FileSource(video)
     except (MidiKeysError, ModelError, VideoError) as exc:
         raise AnalyzeError(str(exc)) from None
+    if frame_times is not None and source.frame_count > 0 \
+            and abs(source.frame_count - len(frame_times)) > MISSING_FRAMES_ALLOWED:
+        source.close()
+        raise AnalyzeError(f"{video}: has {source.frame_count} frames but {len(frame_times)} "
+                           "frame times were recorded; the recording is damaged")
     try:
         tracker = HandTracker(models, redetect_every=redetect_interval(source.fps))
         times, frames = [], []
@@ -76,12 +91,17 @@ def analyze_video(video: Path | str, models_dir: Path | str | None, task: int,
         raise AnalyzeError(str(exc)) from None
     finally:
         source.close()
+    if frame_times is not None:
+        if len(frame_times) != len(times):
+            raise AnalyzeError(f"{video}: {len(times)} frames decoded but {len(frame_times)} "
+                               "frame times recorded; the recording is damaged")
+        times = [float(t) for t in frame_times]
     if len(times) < 2:
         raise AnalyzeError(f"{video}: has {len(times)} frame(s); a take needs at least 2")
     if key_events.shape[0] and key_events[:, 1].max() > times[-1] + KEYS_PAST_VIDEO_S:
         raise AnalyzeError(
-            f"{keys}: notes are played until {key_events[:, 1].max():.1f} s but {video} ends "
-            f"at {times[-1]:.1f} s; the MIDI file must start with the video"
+            f"{keys_name}: notes are played until {key_events[:, 1].max():.1f} s but {video} "
+            f"ends at {times[-1]:.1f} s; the key events must start with the video"
         )
     landmarks = np.stack(frames).astype(np.float32)
     found = ~np.isnan(landmarks[:, :, 0, 0])
@@ -94,7 +114,7 @@ def analyze_video(video: Path | str, models_dir: Path | str | None, task: int,
         "tempo_mode": tempo_mode,
         "dynamics": dynamics,
         "participant": participant or video.stem,
-        "source": "file",
+        "source": "file" if frame_times is None else "camera",
         "video": video.name,
         "landmarks_by": f"device.vision {variant} (MediaPipe palm and hand landmark models)",
         "frames_with_hand": {"left": int(found[:, 0].sum()), "right": int(found[:, 1].sum())},

@@ -19,9 +19,9 @@ from flask_login import current_user
 
 from device import protocol
 from device.session.quality import check_take
-from device.session.recorder import RecorderError
+from device.session.recorder import RawRecording, RecorderError
 from device.session.steps import Step, next_step, steps_for
-from device.store import recordings
+from device.store import raw_recordings, recordings
 from device.store.transactions import transaction
 from device.web.app import get_db
 from device.web.forms import LogoutForm, StepForm
@@ -57,9 +57,11 @@ def session(session_id: int) -> Any:
     kept = sum(1 for t in takes if not t["superseded"])
     last = takes[-1] if takes else None
     last_quality = json.loads(last["quality_json"]) if last else {}
-    pending = sum(1 for t in takes if t["status"] in ("recorded", "processing"))
+    raw = raw_recordings.pending(conn, session_id)
+    pending = sum(1 for t in takes if t["status"] in ("recorded", "processing")) \
+        + sum(1 for r in raw if r["status"] != "failed")
     return render_template(
-        "session.html", session=row, takes=takes, step=step, task=task,
+        "session.html", session=row, takes=takes, raw=raw, step=step, task=task,
         keyboard=task_svg(task) if task else "", sequence=sequence_text(task) if task else [],
         recording=recording_here, busy=active is not None and not recording_here,
         active=active, total=total, kept=kept, last=last, last_quality=last_quality,
@@ -90,17 +92,24 @@ def stop(session_id: int) -> Any:
     if not form.validate_on_submit():
         abort(400)
     try:
-        step, take = _state().stop(session_id)
+        step, recorded = _state().stop(session_id)
     except RecorderError as exc:
         flash(str(exc), "error")
         return redirect(url_for("wizard.session", session_id=session_id))
-    quality = check_take(take, protocol.load().task(step.task),
-                         keys_expected=current_app.config["KEYS_EXPECTED"])
     conn = get_db()
-    take_id = recordings.store_take(conn, current_app.config["DATA_DIR"], session_id, take)
-    with transaction(conn):
-        conn.execute("UPDATE take SET quality_json = ? WHERE id = ?",
-                     (json.dumps({"ok": quality.ok, "problems": quality.problems}), take_id))
+    if isinstance(recorded, RawRecording):
+        raw_recordings.store_raw(conn, current_app.config["DATA_DIR"], session_id, recorded)
+        flash("Recorded. The hands are found in the video in the background; the quality "
+              "checks appear in the takes table when that is done.", "info")
+    else:
+        quality = check_take(recorded, protocol.load().task(step.task),
+                             keys_expected=current_app.config["KEYS_EXPECTED"])
+        take_id = recordings.store_take(conn, current_app.config["DATA_DIR"], session_id,
+                                        recorded)
+        with transaction(conn):
+            conn.execute("UPDATE take SET quality_json = ? WHERE id = ?",
+                         (json.dumps({"ok": quality.ok, "problems": quality.problems}),
+                          take_id))
     worker = current_app.extensions.get("worker")
     if worker is not None:
         worker.wake()
