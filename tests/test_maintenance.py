@@ -24,14 +24,22 @@ STORAGE = config.load(None)["storage"]
 
 
 def scored_take_with_video(conn, data_dir, session, status="scored", age_days=40.0):
+    """A take analysed from a raw recording whose video is still on disk."""
     take_id = recordings.store_take(conn, data_dir, session, make_take())
     rel = conn.execute("SELECT file FROM take WHERE id = ?", (take_id,)).fetchone()[0]
-    with transaction(conn):
-        conn.execute("UPDATE take SET status = ? WHERE id = ?", (status, take_id))
-    video = (data_dir / rel).with_name((data_dir / rel).name.replace(".take.npz", ".mp4"))
+    video = data_dir / "recordings" / "raw" / f"video-{take_id}.avi"
+    video.parent.mkdir(parents=True, exist_ok=True)
     video.write_bytes(b"\0" * 1000)
     stamp = time.time() - age_days * 86400
     os.utime(video, (stamp, stamp))
+    with transaction(conn):
+        conn.execute("UPDATE take SET status = ? WHERE id = ?", (status, take_id))
+        conn.execute(
+            "INSERT INTO raw_recording (session_id, task, dynamics, tempo_mode, participant, "
+            "video, times, keys, keys_source, frames, recorded, status, take_id) "
+            "VALUES (?, 1, 'pp', 'fixed', 'P1', ?, ?, ?, 'sim', 10, ?, 'done', ?)",
+            (session, str(video.relative_to(data_dir)), f"t{take_id}.npy", f"k{take_id}.npy",
+             stamp, take_id))
     return data_dir / rel, video
 
 

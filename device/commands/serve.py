@@ -43,6 +43,7 @@ def run_serve(args: argparse.Namespace, context: Any) -> int:
 
     from device.maintenance import recovery, shutdowns
     from device.serving import run_until_stopped
+    from device.session.analysis import AnalysisSettings
     from device.session.factory import build_recorder
     from device.session.worker import Worker
     from device.systemd_notify import Notifier
@@ -51,7 +52,7 @@ def run_serve(args: argparse.Namespace, context: Any) -> int:
     cfg = context.config
     notifier = Notifier()
     try:
-        recorder = build_recorder(cfg)
+        recorder = build_recorder(cfg, context.data_dir)
         models = load_models(context)
     except (RecorderError, models_mod.ModelError) as exc:
         print(f"dystonia-box: {exc}", file=sys.stderr)
@@ -77,7 +78,11 @@ def run_serve(args: argparse.Namespace, context: Any) -> int:
         app.config["SETUP_CODE"] = code
         print(f"First start: no clinician account yet. Open http://{host}:{port}/setup and "
               f"enter the one-time code {code}", flush=True)
-    worker = Worker(context.data_dir, models, settings_from(context))
+    vision = cfg["vision"]
+    analysis = AnalysisSettings(
+        models_dir=Path(vision["models_dir"]) if vision["models_dir"] else None,
+        variant=vision["variant"])
+    worker = Worker(context.data_dir, models, settings_from(context), analysis=analysis)
     worker.start()
     app.extensions["worker"] = worker
     if not models.clinical_use:
@@ -90,6 +95,10 @@ def run_serve(args: argparse.Namespace, context: Any) -> int:
                           checks={"processing worker": worker.is_alive})
     finally:
         worker.stop()
+        app.extensions["station"].close()
+        close = getattr(recorder, "close", None)
+        if close is not None:
+            close()
         shutdowns.mark_stopped(context.data_dir)
     return 0
 

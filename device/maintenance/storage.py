@@ -1,8 +1,8 @@
 """Storage limits: how full the data disk is, and the retention of raw video.
 
-Landmark take files are the record and are always kept. Raw video (when the recorder keeps
-it, as ``<take name>.mp4`` etc. beside ``<take name>.take.npz`` in the session's folder) is
-only needed until its take is scored; it is deleted ``storage.keep_video_days`` after that.
+Landmark take files are the record and are always kept. A raw recording's video (in
+``recordings/raw/``, see ``device/store/raw_recordings.py``) is only needed until its take is
+analysed and scored; it is deleted ``storage.keep_video_days`` after that.
 """
 
 from __future__ import annotations
@@ -15,10 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from device.store.recordings import RECORDINGS
-
-VIDEO_SUFFIXES = (".mp4", ".mkv", ".h264", ".avi", ".mjpeg")
-TAKE_SUFFIX = ".take.npz"
 MIB = 1024 * 1024
 
 
@@ -48,23 +44,16 @@ def disk_state(data_dir: Path, storage: Mapping[str, Any]) -> DiskState:
     return DiskState(usage.total, usage.free, low, text)
 
 
-def _take_file_of(video: Path) -> Path:
-    return video.with_name(video.name[: -len(video.suffix)] + TAKE_SUFFIX)
-
-
 def expired_videos(conn: sqlite3.Connection, data_dir: Path, keep_days: int,
                    now: float | None = None) -> list[Path]:
-    """Raw videos whose take is scored and which are older than ``keep_days``."""
-    root = data_dir / RECORDINGS
-    if not root.is_dir():
-        return []
-    scored = {row[0] for row in conn.execute("SELECT file FROM take WHERE status = 'scored'")}
+    """Raw videos analysed into a take that is scored, older than ``keep_days``."""
     limit = (time.time() if now is None else now) - keep_days * 86400.0
     out = []
-    for video in sorted(p for p in root.rglob("*") if p.suffix.lower() in VIDEO_SUFFIXES):
-        take = _take_file_of(video)
-        if (str(take.relative_to(data_dir)) in scored and take.exists()
-                and video.stat().st_mtime <= limit):
+    for (video_file,) in conn.execute(
+            "SELECT r.video FROM raw_recording r JOIN take t ON t.id = r.take_id "
+            "WHERE r.status = 'done' AND t.status = 'scored' ORDER BY r.id"):
+        video = data_dir / video_file
+        if video.exists() and video.stat().st_mtime <= limit:
             out.append(video)
     return out
 
