@@ -122,16 +122,11 @@ def test_a_crop_maps_back_to_the_frame():
     assert np.linalg.norm(back - [250, 120]) < 1.0
 
 
-@pytest.fixture(scope="session")
-def built(tmp_path_factory):
-    """The real command, once: the pinned wheel (cached across runs), a tenth of the video."""
-    from model_export.cli import main
-
-    out = tmp_path_factory.mktemp("landmarks")
-    code = main(["landmarks", "--out", str(out), "--cache", str(DEFAULT_CACHE),
-                 "--every", "10", "--repeats", "3"])
-    assert code == 0
-    return out, json.loads((out / "landmark_card.json").read_text())
+@pytest.fixture(scope="module")
+def built(landmark_models_dir):
+    """The real command's output (tests/conftest.py) and its card."""
+    return landmark_models_dir, json.loads((landmark_models_dir / "landmark_card.json")
+                                           .read_text())
 
 
 def test_the_card_lists_every_variant(built):
