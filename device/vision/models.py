@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from device.screening.runtime import interpreter_class
+from device.store.recordings import sha256_of
 
 VARIANTS = ("lite", "full")
 PRECISIONS = ("float32", "fp16", "int8")  # file suffixes written by model_export landmarks
@@ -28,14 +28,6 @@ class ModelError(RuntimeError):
 def model_file(model: str, variant: str, precision: str) -> str:
     """File name of one model: ``palm_detection_lite_float32.tflite``."""
     return f"{model}_{variant}_{precision}.tflite"
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def verify_against_card(directory: Path, names: list[str]) -> None:

@@ -134,3 +134,22 @@ def project(points: np.ndarray, rect: RotatedRect, size: int) -> np.ndarray:
     xy = points[:, :2] @ matrix[:, :2].T + matrix[:, 2]
     z = points[:, 2:3] * (rect.width / size)
     return np.hstack([xy, z])
+
+
+def letterbox(image: np.ndarray, size: int) -> tuple[np.ndarray, tuple[float, float, float, float]]:
+    """The whole RGB uint8 image, aspect kept, centred in a ``size`` x ``size`` float32 input
+    in 0..1 with a zero border (the palm detector's input, MediaPipe's ImageToTensor with
+    keep_aspect_ratio); and the padding left, top, right, bottom as fractions of the input,
+    for :func:`device.vision.detection.remove_letterbox`."""
+    height, width = image.shape[:2]
+    side = max(width, height)
+    whole = RotatedRect(width / 2, height / 2, side, side, 0.0)
+    pad_x, pad_y = (1 - width / side) / 2, (1 - height / side) / 2
+    tensor = crop(image, whole, size, cv2.BORDER_CONSTANT).astype(np.float32) / 255.0
+    return tensor, (pad_x, pad_y, pad_x, pad_y)
+
+
+def hand_input(image: np.ndarray, rect: RotatedRect, size: int) -> np.ndarray:
+    """The hand region of an RGB uint8 image as the landmark model's float32 input in 0..1
+    (edges replicated, as MediaPipe's ImageToTensor by default)."""
+    return crop(image, rect, size, cv2.BORDER_REPLICATE).astype(np.float32) / 255.0

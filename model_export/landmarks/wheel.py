@@ -6,12 +6,13 @@ landmark models as plain files. Either cp311 wheel will do: the models in both a
 
 from __future__ import annotations
 
-import hashlib
 import subprocess
 import sys
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from device.store.recordings import sha256_of
 
 VERSION = "0.10.18"
 
@@ -46,14 +47,6 @@ MODELS = {
 
 class WheelError(RuntimeError):
     """The wheel could not be downloaded, or is not the pinned one."""
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def check_wheel(path: Path, wheel: PinnedWheel) -> None:
