@@ -10,7 +10,6 @@ float landmark model's landmarks on it the next; both are kept, with a crop besi
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import cv2
 import numpy as np
 
 from device.vision import roi
+from device.vision.sources import FileSource
 from model_export.landmarks import hands
 from model_export.landmarks.runner import Runner
 
@@ -38,48 +38,32 @@ class Samples:
     empty_crops: list[np.ndarray] = field(default_factory=list)
 
 
-def read_frames(video: Path, every: int = 1) -> Iterator[tuple[int, np.ndarray]]:
-    """(index, RGB frame) for every ``every``-th frame."""
-    capture = cv2.VideoCapture(str(video))
-    if not capture.isOpened():
-        raise ValueError(f"{video}: cannot open the video")
-    try:
-        index = 0
-        while True:
-            ok, frame = capture.read()
-            if not ok:
-                break
-            if index % every == 0:
-                yield index, cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
-            index += 1
-    finally:
-        capture.release()
-    if index == 0:
-        raise ValueError(f"{video}: no frames")
-
-
 def video_samples(video: Path, palm: Runner, landmark: Runner, every: int) -> dict[str, Samples]:
     """``calibration`` and ``evaluation`` samples from the video, split by frame parity."""
     split = {"calibration": Samples(), "evaluation": Samples()}
-    for index, frame in read_frames(video):
-        if index % every not in (0, 1):
-            continue
-        samples = split["calibration" if index % 2 == 0 else "evaluation"]
-        palm_input, padding = hands.palm_input(frame)
-        samples.palm_inputs.append(palm_input)
-        samples.frames.append(frame)
-        first = hands.crop_from_palm(frame, hands.best_palm(palm.run(palm_input), padding))
-        points, presence = landmarks_in_crop(landmark, first)
-        if presence < PRESENCE_THRESHOLD:
-            continue
-        # the box feeds both: the palm's crop when it finds a hand, then tracking crops
-        samples.crops.append(first.batch)
-        tracked = hands.crop_from_landmarks(frame, hands.to_frame(first, points))
-        if landmarks_in_crop(landmark, tracked)[1] >= PRESENCE_THRESHOLD:
-            samples.crops.append(tracked.batch)
-            beside = hands.crop(frame, beside_the_hand(tracked.rect, frame.shape[1]))
-            if landmarks_in_crop(landmark, beside)[1] < PRESENCE_THRESHOLD:
-                samples.empty_crops.append(beside.batch)
+    source = FileSource(video)
+    try:
+        for index, (_, frame) in enumerate(source.frames()):
+            if index % every not in (0, 1):
+                continue
+            samples = split["calibration" if index % 2 == 0 else "evaluation"]
+            palm_input, padding = hands.palm_input(frame)
+            samples.palm_inputs.append(palm_input)
+            samples.frames.append(frame)
+            first = hands.crop_from_palm(frame, hands.best_palm(palm.run(palm_input), padding))
+            points, presence = landmarks_in_crop(landmark, first)
+            if presence < PRESENCE_THRESHOLD:
+                continue
+            # the box feeds both: the palm's crop when it finds a hand, then tracking crops
+            samples.crops.append(first.batch)
+            tracked = hands.crop_from_landmarks(frame, hands.to_frame(first, points))
+            if landmarks_in_crop(landmark, tracked)[1] >= PRESENCE_THRESHOLD:
+                samples.crops.append(tracked.batch)
+                beside = hands.crop(frame, beside_the_hand(tracked.rect, frame.shape[1]))
+                if landmarks_in_crop(landmark, beside)[1] < PRESENCE_THRESHOLD:
+                    samples.empty_crops.append(beside.batch)
+    finally:
+        source.close()
     return split
 
 
