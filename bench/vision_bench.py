@@ -36,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -81,10 +82,12 @@ def worker(args: argparse.Namespace) -> int:
     source.close()
     tracker = HandTracker(models, min_detection_score=VIDEO_MIN_DETECTION,
                           redetect_every=redetect_interval(fps))
-    rgb_frames = [cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
-                  for path in frame_files(args.frames)]
+    def rgb_frames() -> Iterator[np.ndarray]:
+        for path in frame_files(args.frames):
+            yield cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
+
     frames, busy, detections = [], 0.0, 0
-    for rgb in rgb_frames:
+    for rgb in rgb_frames():
         start = time.perf_counter()
         result = tracker.process(rgb)
         busy += time.perf_counter() - start
@@ -95,7 +98,7 @@ def worker(args: argparse.Namespace) -> int:
         reference = takefile.read(args.reference)
         width, height = reference.image_size
         ref_px = reference.landmarks * np.array([width, height, width], dtype=np.float32)
-        for index, rgb in enumerate(rgb_frames):
+        for index, rgb in enumerate(rgb_frames()):
             tracker.reset()
             static.append(tracker.process(rgb).landmarks)
             given = np.full((2, 21, 3), np.nan, dtype=np.float32)
