@@ -24,7 +24,12 @@ import numpy as np
 from device import takefile
 
 
-def run(video: Path, complexity: int, min_confidence: float) -> tuple[takefile.Take, dict]:
+def run(video: Path, complexity: int, min_confidence: float, static: bool = False,
+        frames_dir: Path | None = None) -> tuple[takefile.Take, dict]:
+    """``static``: MediaPipe's static image mode, every frame on its own (palm detection,
+    then landmarks on the palm's region; no tracking). ``frames_dir``: the video's frames
+    as PNG files (sorted by name) instead of decoding it here, so that two pipelines with
+    different OpenCV builds see the same pixels."""
     capture = cv2.VideoCapture(str(video))
     if not capture.isOpened():
         raise SystemExit(f"{video}: cannot open video")
@@ -35,12 +40,17 @@ def run(video: Path, complexity: int, min_confidence: float) -> tuple[takefile.T
     times: list[float] = []
     busy = 0.0
     with mp.solutions.hands.Hands(
-        static_image_mode=False, max_num_hands=2, model_complexity=complexity,
+        static_image_mode=static, max_num_hands=2, model_complexity=complexity,
         min_detection_confidence=min_confidence, min_tracking_confidence=0.5,
     ) as hands:
         index = 0
+        pictures = sorted(frames_dir.glob("*.png")) if frames_dir else None
         while True:
-            ok, bgr = capture.read()
+            if pictures is None:
+                ok, bgr = capture.read()
+            else:
+                ok = index < len(pictures)
+                bgr = cv2.imread(str(pictures[index])) if ok else None
             if not ok:
                 break
             start = time.perf_counter()
@@ -64,7 +74,7 @@ def run(video: Path, complexity: int, min_confidence: float) -> tuple[takefile.T
         meta={"tempo_bpm": 100, "tempo_mode": "fixed", "dynamics": "pp",
               "participant": video.stem, "source": "file",
               "landmarks_by": f"mediapipe {mp.__version__} solutions.hands "
-                              f"model_complexity={complexity}"},
+                              f"model_complexity={complexity} static_image_mode={static}"},
     )
     found = int((~np.isnan(landmarks[:, :, 0, 0])).any(axis=1).sum())
     stats = {"frames": len(frames), "frames_with_a_hand": found,
@@ -78,8 +88,13 @@ def main() -> int:
     parser.add_argument("-o", "--out", type=Path, required=True)
     parser.add_argument("--complexity", type=int, default=1, choices=(0, 1))
     parser.add_argument("--min-confidence", type=float, default=0.3)
+    parser.add_argument("--static", action="store_true",
+                        help="static image mode: every frame on its own, no tracking")
+    parser.add_argument("--frames", type=Path,
+                        help="folder of the video's frames as PNG files, read instead of it")
     args = parser.parse_args()
-    take, stats = run(args.video, args.complexity, args.min_confidence)
+    take, stats = run(args.video, args.complexity, args.min_confidence, args.static,
+                      args.frames)
     takefile.write(args.out, take)
     print(json.dumps(stats))
     return 0

@@ -157,6 +157,12 @@ SCHEMA: dict[str, dict[str, Key]] = {
                           "(empty: the ones installed with the box)"),
         "variant": Key("lite", str, "landmark model variant: lite (fast) or full",
                        one_of("lite", "full")),
+        "palm_precision": Key("float32", str, "palm detector precision: float32, fp16 (the "
+                              "same outputs) or int8 (moves the hand crop; see docs/vision.md)",
+                              one_of("float32", "fp16", "int8")),
+        "landmark_precision": Key("int8", str, "hand landmark model precision: int8 (fastest, "
+                                  "within about 2 % of the hand size of float), float32 or fp16",
+                                  one_of("int8", "float32", "fp16")),
     },
     "simulation": {
         "patient": Key("dystonic", str, "who the simulated pianist is: healthy or dystonic",

@@ -10,6 +10,7 @@ import tarfile
 import pytest
 
 from device import cli
+from device.digest import sha256_of
 from device.maintenance import backup
 from device.store import db, recordings, records
 from device.store.transactions import transaction
@@ -84,7 +85,7 @@ def test_restore_into_an_empty_box_brings_back_every_session_byte_for_byte(box, 
     assert len(takes) == 6 and after == before  # every recording, byte for byte
     conn = db.connect(new_data / db.DB_FILE)
     for row in conn.execute("SELECT file, sha256 FROM take"):
-        assert recordings.sha256_of(new_data / row["file"]) == row["sha256"]
+        assert sha256_of(new_data / row["file"]) == row["sha256"]
     assert db.integrity_ok(conn)
     conn.close()
     assert not (new_data / "secret_key").exists()  # secrets are made on each box

@@ -36,26 +36,10 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
 VIDEO = DATA / "piano_right_hand.mp4"
 VIDEO_FRAMES = 334
-MODEL_CACHE = Path.home() / ".cache" / "dystonia-box" / "landmark-models"
-MODEL_FILES = ("palm_detection_lite.tflite", "hand_landmark_lite.tflite")
 FIRST_STEP = Step(1, "fixed", "pp")
 WAIT_S = 120.0  # a guard against hanging, not a timing assertion
 
 pytestmark = pytest.mark.skipif(not VIDEO.is_file(), reason=f"real data not at {DATA}")
-
-
-@pytest.fixture(scope="session")
-def landmark_models_dir(tmp_path_factory) -> Path:
-    """MediaPipe's lite models as ``python -m model_export landmarks`` starts from them: out
-    of its pinned wheel (model_export.landmarks.wheel), kept in the user's cache."""
-    if all((MODEL_CACHE / name).is_file() for name in MODEL_FILES):
-        return MODEL_CACHE
-    from model_export.commands.landmarks import DEFAULT_CACHE
-    from model_export.landmarks import wheel
-
-    out = tmp_path_factory.mktemp("landmark-models")
-    wheel.extract_models(wheel.fetch_wheel(DEFAULT_CACHE), out)
-    return out
 
 
 def box_config(**camera: object) -> config.Config:

@@ -121,7 +121,7 @@ def test_outcomes_are_stored_with_their_recordings_and_reported_as_z_scores(tmp_
                                    if not v["completed"]}
     first = next(iter(stored.values()))
     from device.biomech.recording import Recording
-    from device.store.recordings import sha256_of
+    from device.digest import sha256_of
     path = tmp_path / first["file"]
     assert sha256_of(path) == first["sha256"]
     assert Recording.load(path).digest() == first["measures"][0]["source"]

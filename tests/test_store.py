@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from device import takefile
+from device.digest import sha256_of
 from device.store import db, recordings, records
 from device.store.schema import MIGRATIONS
 from tests.helpers import make_take
@@ -71,7 +72,7 @@ def test_store_take_writes_file_then_row(store):
     row = conn.execute("SELECT * FROM take WHERE id = ?", (take_id,)).fetchone()
     path = data / row["file"]
     assert takefile.read(path).meta["session_id"] == sid
-    assert recordings.sha256_of(path) == row["sha256"]
+    assert sha256_of(path) == row["sha256"]
     assert (row["task"], row["dynamics"], row["tempo_mode"]) == (4, "pp", "fixed")
     with pytest.raises(ValueError, match="session 99 does not exist"):
         recordings.store_take(conn, data, 99, make_take())
@@ -133,7 +134,7 @@ def test_killing_the_writer_50_times_loses_no_completed_take(tmp_path):
     for row in rows:
         path = tmp_path / row["file"]
         takefile.read(path)
-        assert recordings.sha256_of(path) == row["sha256"]
+        assert sha256_of(path) == row["sha256"]
     files = {str(p.relative_to(tmp_path)) for p in (tmp_path / "recordings").rglob("*.take.npz")}
     assert files == {row["file"] for row in rows}
     assert not list((tmp_path / "recordings").rglob("*.part"))

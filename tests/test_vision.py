@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
-import zipfile
 from pathlib import Path
 from typing import ClassVar
 
@@ -26,30 +23,8 @@ from device.vision.sources import FileSource, VideoError, open_source
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 VIDEO = DATA / "piano_right_hand.mp4"
 HANDS = DATA / "hands"
-MEDIAPIPE = "mediapipe==0.10.18"
-MODEL_FILES = ("palm_detection_lite.tflite", "palm_detection_full.tflite",
-               "hand_landmark_lite.tflite", "hand_landmark_full.tflite")
-CACHE = Path.home() / ".cache" / "dystonia-box" / "landmark-models"
 
 needs_data = pytest.mark.skipif(not VIDEO.is_file(), reason=f"real data not at {DATA}")
-
-
-@pytest.fixture(scope="session")
-def landmark_models_dir(tmp_path_factory) -> Path:
-    """MediaPipe's four float models, from the pinned wheel (cached between runs)."""
-    if all((CACHE / name).is_file() for name in MODEL_FILES):
-        return CACHE
-    wheel_dir = tmp_path_factory.mktemp("mediapipe-wheel")
-    subprocess.run([sys.executable, "-m", "pip", "download", MEDIAPIPE, "--no-deps",
-                    "--only-binary=:all:", "-d", str(wheel_dir)], check=True)
-    (wheel,) = wheel_dir.glob("mediapipe-*.whl")
-    out = CACHE if CACHE.parent.is_dir() else tmp_path_factory.mktemp("landmark-models")
-    out.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(wheel) as archive:
-        for member in archive.namelist():
-            if Path(member).name in MODEL_FILES:
-                (out / Path(member).name).write_bytes(archive.read(member))
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -334,10 +309,38 @@ def test_two_tracks_on_one_hand_become_one():
 # --- models and the real video ----------------------------------------------------------------
 
 def test_missing_models_are_named(tmp_path):
-    with pytest.raises(ModelError, match=r"palm_detection_lite\.tflite is missing"):
+    with pytest.raises(ModelError, match=r"palm_detection_lite_float32\.tflite is missing"):
         LandmarkModels.from_dir(tmp_path)
     with pytest.raises(ModelError, match="does not exist"):
         LandmarkModels.from_dir(tmp_path / "nowhere")
+    with pytest.raises(ModelError, match=r"precision must be one of.*'int4'"):
+        LandmarkModels.from_dir(tmp_path, landmark_precision="int4")
+
+
+def test_precisions_choose_the_command_s_files(landmark_models_dir):
+    default = LandmarkModels.from_dir(landmark_models_dir, "full")
+    assert default.palm.path.name == "palm_detection_full_float32.tflite"
+    assert default.landmark.path.name == "hand_landmark_full_int8.tflite"
+    chosen = LandmarkModels.from_dir(landmark_models_dir, "lite", palm_precision="int8",
+                                     landmark_precision="fp16")
+    assert chosen.palm.path.name == "palm_detection_lite_int8.tflite"
+    assert chosen.landmark.path.name == "hand_landmark_lite_fp16.tflite"
+
+
+def test_a_file_changed_after_the_build_is_refused(tmp_path, landmark_models_dir):
+    for path in landmark_models_dir.iterdir():
+        (tmp_path / path.name).write_bytes(path.read_bytes())
+    LandmarkModels.from_dir(tmp_path)  # a faithful copy loads
+    changed = tmp_path / "hand_landmark_lite_int8.tflite"
+    changed.write_bytes(changed.read_bytes() + b"\0")
+    with pytest.raises(ModelError, match=r"hand_landmark_lite_int8\.tflite: SHA-256"):
+        LandmarkModels.from_dir(tmp_path)
+    card = json.loads((tmp_path / "landmark_card.json").read_text())
+    card["variants"] = [v for v in card["variants"]
+                        if v["file"] != "palm_detection_lite_float32.tflite"]
+    (tmp_path / "landmark_card.json").write_text(json.dumps(card))
+    with pytest.raises(ModelError, match=r"palm_detection_lite_float32\.tflite is not listed"):
+        LandmarkModels.from_dir(tmp_path, landmark_precision="float32")
 
 
 @needs_data

@@ -14,6 +14,7 @@ from typing import Any
 
 from device import takefile
 from device.vision.analyze import DEFAULT_VARIANT, AnalyzeError, analyze_to_file
+from device.vision.models import DEFAULT_LANDMARK_PRECISION, DEFAULT_PALM_PRECISION, PRECISIONS
 
 
 def add_parsers(subparsers: Any) -> None:
@@ -33,6 +34,12 @@ def add_parsers(subparsers: Any) -> None:
     p.add_argument("--participant", help="participant id for the take (default: video name)")
     p.add_argument("--variant", default=None,
                    help=f"landmark model variant (default: [vision] variant, {DEFAULT_VARIANT})")
+    p.add_argument("--palm-precision", choices=PRECISIONS, default=None,
+                   help="palm detector precision (default: [vision] palm_precision, "
+                        f"{DEFAULT_PALM_PRECISION})")
+    p.add_argument("--landmark-precision", choices=PRECISIONS, default=None,
+                   help="hand landmark model precision (default: [vision] landmark_precision, "
+                        f"{DEFAULT_LANDMARK_PRECISION})")
     p.set_defaults(func=run)
 
 
@@ -52,7 +59,10 @@ def run(args: argparse.Namespace, context: Any) -> int:
         out = analyze_to_file(args.video, args.output, models, args.task, args.keys,
                               progress, participant=args.participant,
                               tempo_mode=args.tempo_mode, dynamics=args.dynamics,
-                              variant=args.variant or vision["variant"])
+                              variant=args.variant or vision["variant"],
+                              palm_precision=args.palm_precision or vision["palm_precision"],
+                              landmark_precision=(args.landmark_precision
+                                                  or vision["landmark_precision"]))
     except AnalyzeError as error:
         print(f"dystonia-box analyze: {error}", file=sys.stderr)
         return 2

@@ -81,7 +81,8 @@ def run_serve(args: argparse.Namespace, context: Any) -> int:
     vision = cfg["vision"]
     analysis = AnalysisSettings(
         models_dir=Path(vision["models_dir"]) if vision["models_dir"] else None,
-        variant=vision["variant"])
+        variant=vision["variant"], palm_precision=vision["palm_precision"],
+        landmark_precision=vision["landmark_precision"])
     worker = Worker(context.data_dir, models, settings_from(context), analysis=analysis)
     worker.start()
     app.extensions["worker"] = worker

@@ -24,6 +24,7 @@ from device.session.quality import check_take
 from device.store import raw_recordings
 from device.store.recordings import store_take
 from device.vision.analyze import DEFAULT_VARIANT, AnalyzeError, analyze_video
+from device.vision.models import DEFAULT_LANDMARK_PRECISION, DEFAULT_PALM_PRECISION
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,8 @@ log = logging.getLogger(__name__)
 class AnalysisSettings:
     models_dir: Path | None = None  # None: the landmark models installed with the box
     variant: str = DEFAULT_VARIANT
+    palm_precision: str = DEFAULT_PALM_PRECISION
+    landmark_precision: str = DEFAULT_LANDMARK_PRECISION
     progress_every_s: float = 0.5
 
 
@@ -67,8 +70,9 @@ def analyse_one(conn: sqlite3.Connection, data_dir: Path,
         take = analyze_video(
             data_dir / row["video"], settings.models_dir, row["task"], progress=progress,
             participant=row["participant"], tempo_mode=row["tempo_mode"],
-            dynamics=row["dynamics"], variant=settings.variant, key_array=keys,
-            frame_times=times)
+            dynamics=row["dynamics"], variant=settings.variant,
+            palm_precision=settings.palm_precision,
+            landmark_precision=settings.landmark_precision, key_array=keys, frame_times=times)
     except (AnalyzeError, OSError, RuntimeError, ValueError) as exc:
         log.warning("recording %s could not be analysed: %s", raw_id, exc)
         raw_recordings.mark_failed(conn, raw_id, str(exc))

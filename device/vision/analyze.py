@@ -17,7 +17,12 @@ import numpy as np
 
 from device import protocol, takefile
 from device.vision.midi_keys import MidiKeysError, check_task, read_keys
-from device.vision.models import LandmarkModels, ModelError
+from device.vision.models import (
+    DEFAULT_LANDMARK_PRECISION,
+    DEFAULT_PALM_PRECISION,
+    LandmarkModels,
+    ModelError,
+)
 from device.vision.pipeline import HandTracker, redetect_interval
 from device.vision.sources import MISSING_FRAMES_ALLOWED, FileSource, VideoError
 
@@ -37,6 +42,8 @@ def analyze_video(video: Path | str, models_dir: Path | str | None, task: int,
                   keys: Path | str | None = None, progress: Progress | None = None, *,
                   participant: str | None = None, tempo_mode: str = "fixed",
                   dynamics: str = "pp", variant: str = DEFAULT_VARIANT,
+                  palm_precision: str = DEFAULT_PALM_PRECISION,
+                  landmark_precision: str = DEFAULT_LANDMARK_PRECISION,
                   num_threads: int = 1, key_array: np.ndarray | None = None,
                   frame_times: np.ndarray | None = None) -> takefile.Take:
     """Landmarks of both hands in every frame of ``video``, with the key events of ``keys``
@@ -70,7 +77,8 @@ def analyze_video(video: Path | str, models_dir: Path | str | None, task: int,
         elif key_array is not None and len(key_array):
             key_events = np.asarray(key_array, dtype=np.float64).reshape(-1, 4)
             check_task(key_events, spec, keys_name)
-        models = LandmarkModels.from_dir(models_dir or INSTALLED_MODELS, variant, num_threads)
+        models = LandmarkModels.from_dir(models_dir or INSTALLED_MODELS, variant,
+                                         palm_precision, landmark_precision, num_threads)
         source = FileSource(video)
     except (MidiKeysError, ModelError, VideoError) as exc:
         raise AnalyzeError(str(exc)) from None
@@ -116,7 +124,8 @@ def analyze_video(video: Path | str, models_dir: Path | str | None, task: int,
         "participant": participant or video.stem,
         "source": "file" if frame_times is None else "camera",
         "video": video.name,
-        "landmarks_by": f"device.vision {variant} (MediaPipe palm and hand landmark models)",
+        "landmarks_by": f"device.vision {variant}, palm detector {palm_precision}, landmark "
+                        f"model {landmark_precision} (MediaPipe palm and hand landmark models)",
         "frames_with_hand": {"left": int(found[:, 0].sum()), "right": int(found[:, 1].sum())},
     }
     take = takefile.Take(
@@ -142,11 +151,14 @@ def analyze_to_file(video: Path | str, out: Path | str, models_dir: Path | str |
                     task: int, keys: Path | str | None = None,
                     progress: Progress | None = None, *, participant: str | None = None,
                     tempo_mode: str = "fixed", dynamics: str = "pp",
-                    variant: str = DEFAULT_VARIANT) -> Path:
+                    variant: str = DEFAULT_VARIANT,
+                    palm_precision: str = DEFAULT_PALM_PRECISION,
+                    landmark_precision: str = DEFAULT_LANDMARK_PRECISION) -> Path:
     """:func:`analyze_video`, then write the take atomically to ``out``; returns ``out``.
 
     On any error nothing is written and an existing ``out`` is left as it was.
     """
     take = analyze_video(video, models_dir, task, keys, progress, participant=participant,
-                         tempo_mode=tempo_mode, dynamics=dynamics, variant=variant)
+                         tempo_mode=tempo_mode, dynamics=dynamics, variant=variant,
+                         palm_precision=palm_precision, landmark_precision=landmark_precision)
     return takefile.write(out, take)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import cv2
 import numpy as np
 
 from device.vision import anchors, detection, handedness, roi
@@ -91,25 +90,18 @@ class HandTracker:
 
     def detect_palms(self, image: np.ndarray) -> list[detection.Detection]:
         """Palms in an RGB uint8 image, best first, coordinates normalised to the image."""
-        height, width = image.shape[:2]
-        in_w = self.models.palm.input_size[0]
-        side = max(width, height)
-        frame = roi.RotatedRect(width / 2, height / 2, side, side, 0.0)
-        tensor = roi.crop(image, frame, in_w, cv2.BORDER_CONSTANT)
-        raw_boxes, raw_scores = self.models.palm(tensor.astype(np.float32) / 255.0)
+        tensor, padding = roi.letterbox(image, self.models.palm.input_size[0])
+        raw_boxes, raw_scores = self.models.palm(tensor)
         found = detection.weighted_nms(detection.decode(raw_boxes, raw_scores, self.anchors,
                                                         self.decode_options))
-        pad_x = (1 - width / side) / 2
-        pad_y = (1 - height / side) / 2
-        return [detection.remove_letterbox(d, (pad_x, pad_y, pad_x, pad_y)) for d in found]
+        return [detection.remove_letterbox(d, padding) for d in found]
 
     def landmarks_in(self, image: np.ndarray, rect: roi.RotatedRect
                      ) -> tuple[np.ndarray, float]:
         """Landmarks (21, 3) in image pixels and the presence score for one hand region."""
         size = self.landmark_size
-        tensor = roi.crop(image, rect, size, cv2.BORDER_REPLICATE)
         raw, presence, _handedness, _world = self.models.landmark(
-            tensor.astype(np.float32) / 255.0)
+            roi.hand_input(image, rect, size))
         points = raw.reshape(N_LANDMARKS, 3).astype(np.float64)
         points[:, 2] /= NORMALIZE_Z
         return roi.project(points, rect, size), float(presence.reshape(-1)[0])

@@ -27,7 +27,9 @@ LANDMARK_SCALE, LANDMARK_SHIFT_Y = 2.0, -0.1
 # Landmarks that bound the hand for the next region (MediaPipe's "partial" set):
 # wrist, thumb CMC/MCP/IP, and the MCP and PIP joints of the four fingers.
 REGION_LANDMARKS = (0, 1, 2, 3, 5, 6, 9, 10, 13, 14, 17, 18)
-WRIST, INDEX_PIP, MIDDLE_PIP, RING_PIP = 0, 6, 10, 14
+# The rotation aims at the index, middle and ring fingers' MCP joints (knuckles):
+# HandLandmarksToRectCalculator's "PIP" indices 4, 6 and 8 count within the subset above.
+WRIST, INDEX_MCP, MIDDLE_MCP, RING_MCP = 0, 5, 9, 13
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,7 @@ def from_detection(detection: Detection, image_width: int, image_height: int) ->
 def from_landmarks(landmarks: np.ndarray) -> RotatedRect:
     """Next frame's hand region from this frame's landmarks (21, >=2) in pixels."""
     points = np.asarray(landmarks, dtype=np.float64)[:, :2]
-    towards_fingers = ((points[INDEX_PIP] + points[RING_PIP]) / 2 + points[MIDDLE_PIP]) / 2
+    towards_fingers = ((points[INDEX_MCP] + points[RING_MCP]) / 2 + points[MIDDLE_MCP]) / 2
     rotation = rotation_between(points[WRIST], towards_fingers)
     subset = points[list(REGION_LANDMARKS)]
     centre = (subset.max(axis=0) + subset.min(axis=0)) / 2
@@ -134,3 +136,22 @@ def project(points: np.ndarray, rect: RotatedRect, size: int) -> np.ndarray:
     xy = points[:, :2] @ matrix[:, :2].T + matrix[:, 2]
     z = points[:, 2:3] * (rect.width / size)
     return np.hstack([xy, z])
+
+
+def letterbox(image: np.ndarray, size: int) -> tuple[np.ndarray, tuple[float, float, float, float]]:
+    """The whole RGB uint8 image, aspect kept, centred in a ``size`` x ``size`` float32 input
+    in 0..1 with a zero border (the palm detector's input, MediaPipe's ImageToTensor with
+    keep_aspect_ratio); and the padding left, top, right, bottom as fractions of the input,
+    for :func:`device.vision.detection.remove_letterbox`."""
+    height, width = image.shape[:2]
+    side = max(width, height)
+    whole = RotatedRect(width / 2, height / 2, side, side, 0.0)
+    pad_x, pad_y = (1 - width / side) / 2, (1 - height / side) / 2
+    tensor = crop(image, whole, size, cv2.BORDER_CONSTANT).astype(np.float32) / 255.0
+    return tensor, (pad_x, pad_y, pad_x, pad_y)
+
+
+def hand_input(image: np.ndarray, rect: RotatedRect, size: int) -> np.ndarray:
+    """The hand region of an RGB uint8 image as the landmark model's float32 input in 0..1
+    (edges replicated, as MediaPipe's ImageToTensor by default)."""
+    return crop(image, rect, size, cv2.BORDER_REPLICATE).astype(np.float32) / 255.0

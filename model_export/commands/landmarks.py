@@ -43,6 +43,7 @@ def add_parsers(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from device.vision.sources import VideoError
     from model_export.landmarks import build
     from model_export.landmarks.fold import FoldError
     from model_export.landmarks.wheel import WheelError
@@ -56,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
                               every=args.every, repeats=args.repeats, arch=args.arch)
     try:
         card = build.build(settings)
-    except (WheelError, FoldError, build.BuildError, ValueError) as exc:
+    except (WheelError, FoldError, build.BuildError, VideoError, ValueError) as exc:
         print(f"landmarks: {exc}", file=sys.stderr)
         return 2
     print(table(card))

@@ -30,13 +30,12 @@ def landmark_errors(variant: Runner, reference: Runner, crops: list[np.ndarray])
 def palm_errors(variant: Runner, reference: Runner,
                 inputs: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Per-frame keypoint distance (fraction of box size) and absolute score change."""
-    anchors = hands.palm_anchors()
-    origin = np.zeros(2, np.float32)
     distances, score_changes = [], []
     for batch in inputs:
-        want = hands.best_palm(*reference.run(batch)[:2], anchors, 1.0, origin)
-        got = hands.best_palm(*variant.run(batch)[:2], anchors, 1.0, origin)
-        size = float(max(want.box[2], want.box[3]))
+        no_padding = (0.0, 0.0, 0.0, 0.0)  # compared in the detector's input
+        want = hands.best_palm(reference.run(batch), no_padding)
+        got = hands.best_palm(variant.run(batch), no_padding)
+        size = float(max(want.box[2] - want.box[0], want.box[3] - want.box[1]))
         distances.append(float(np.linalg.norm(got.keypoints - want.keypoints, axis=1).mean())
                          / size)
         score_changes.append(abs(got.score - want.score))
@@ -47,16 +46,14 @@ def palm_crop_errors(variant: Runner, reference: Runner, landmark: Runner,
                      frames: list[np.ndarray]) -> np.ndarray:
     """Per-frame landmark distance (fraction of hand size) between the crops the two
     detectors give, for the frames where the landmark model finds a hand in the reference's."""
-    anchors = hands.palm_anchors()
     errors = []
     for frame in frames:
-        batch, scale, offset = hands.letterbox(frame)
+        batch, padding = hands.palm_input(frame)
         found = []
         for detector in (reference, variant):
-            crop = hands.crop_from_palm(
-                frame, hands.best_palm(*detector.run(batch)[:2], anchors, scale, offset))
+            crop = hands.crop_from_palm(frame, hands.best_palm(detector.run(batch), padding))
             points, presence = data.landmarks_in_crop(landmark, crop)
-            found.append((hands.crop_to_frame_points(crop, points), presence))
+            found.append((hands.to_frame(crop, points), presence))
         (want, presence), (got, _) = found
         if presence < data.PRESENCE_THRESHOLD:
             continue
@@ -66,16 +63,30 @@ def palm_crop_errors(variant: Runner, reference: Runner, landmark: Runner,
 
 
 def summary(values: np.ndarray) -> dict[str, float]:
-    return {"mean": round(float(values.mean()), 5),
+    return {"min": round(float(values.min()), 5), "mean": round(float(values.mean()), 5),
             "p95": round(float(np.percentile(values, 95)), 5),
             "max": round(float(values.max()), 5)}
 
 
-def landmark_accuracy(variant: Runner, reference: Runner,
-                      crops: list[np.ndarray]) -> dict[str, object]:
-    """The card's accuracy entry for a landmark-model variant."""
-    return {"crops": len(crops),
-            "landmark_error_of_hand_size": summary(landmark_errors(variant, reference, crops))}
+def landmark_accuracy(variant: Runner, reference: Runner, crops: list[np.ndarray],
+                      empty_crops: list[np.ndarray]) -> dict[str, object]:
+    """The card's accuracy entry for a landmark-model variant: landmarks on hand crops, and
+    the presence score on crops with and without a hand (tracking drops a hand below 0.5)."""
+    entry: dict[str, object] = {
+        "crops": len(crops),
+        "landmark_error_of_hand_size": summary(landmark_errors(variant, reference, crops)),
+        "presence_with_hand": summary(presence(variant, crops)),
+    }
+    if empty_crops:
+        without = presence(variant, empty_crops)
+        entry["presence_without_hand"] = summary(without)
+        entry["crops_without_hand"] = len(empty_crops)
+        entry["hand_seen_without_hand"] = int((without >= data.PRESENCE_THRESHOLD).sum())
+    return entry
+
+
+def presence(model: Runner, crops: list[np.ndarray]) -> np.ndarray:
+    return np.asarray([float(model.run(crop)[1].reshape(-1)[0]) for crop in crops])
 
 
 def palm_accuracy(variant: Runner, reference: Runner, landmark: Runner,

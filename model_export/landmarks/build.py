@@ -13,13 +13,14 @@ from pathlib import Path
 import numpy as np
 
 from device.atomic import write_bytes
+from device.digest import sha256_of
+from device.vision.models import CARD
 from model_export.landmarks import bench, data, quantize, wheel
 from model_export.landmarks.fold import fold_fp16_file
 from model_export.landmarks.runner import Runner
 
 log = logging.getLogger(__name__)
 
-CARD = "landmark_card.json"
 # float16 -> float32 widening is exact, so folding may change outputs by rounding only
 FOLD_TOLERANCE = 1e-3
 KINDS = {"palm_detection_lite": "palm", "palm_detection_full": "palm",
@@ -70,6 +71,7 @@ def build(settings: Settings) -> dict[str, object]:
                                Runner(floats["hand_landmark_full"]), settings.every)
     calibration, evaluation = split["calibration"], split["evaluation"]
     counts = {"video_frames": len(calibration.palm_inputs), "video_crops": len(calibration.crops),
+              "video_crops_without_hand": len(calibration.empty_crops),
               "photos": 0}
     if settings.photos is not None:
         photos = data.photo_samples(settings.photos)
@@ -84,6 +86,11 @@ def build(settings: Settings) -> dict[str, object]:
 
     def inputs(samples: data.Samples, name: str) -> list[np.ndarray]:
         return samples.palm_inputs if KINDS[name] == "palm" else samples.crops
+
+    def calibration_inputs(name: str) -> list[np.ndarray]:
+        if KINDS[name] == "palm":
+            return calibration.palm_inputs
+        return calibration.crops + calibration.empty_crops
 
     landmark = Runner(floats["hand_landmark_full"])
     variants = []
@@ -103,7 +110,7 @@ def build(settings: Settings) -> dict[str, object]:
         # presence and handedness outputs a range) and hurt the palm detectors (17 % instead
         # of 6 %).
         palm = KINDS[name] == "palm"
-        quantize.quantize_static(floats[name], int8, inputs(calibration, name),
+        quantize.quantize_static(floats[name], int8, calibration_inputs(name),
                                  mse_weights=palm, full_range=not palm)
         for tag, path in (("fp16", original), ("float32", floats[name]), ("int8", int8)):
             entry = _variant(name, tag, path, inputs(evaluation, name)[0], settings.repeats)
@@ -114,7 +121,8 @@ def build(settings: Settings) -> dict[str, object]:
                 entry["accuracy_vs_float32"] = (
                     bench.palm_accuracy(runner, reference, landmark, evaluation)
                     if KINDS[name] == "palm"
-                    else bench.landmark_accuracy(runner, reference, evaluation.crops))
+                    else bench.landmark_accuracy(runner, reference, evaluation.crops,
+                                                 evaluation.empty_crops))
             variants.append(entry)
         variants[-2]["max_output_difference_to_original"] = fold_difference
     card = _card(settings, wheel_path, variants, counts, evaluation)
@@ -127,7 +135,7 @@ def _variant(name: str, tag: str, path: Path, timing_input: np.ndarray,
     runner = Runner(path)
     precision, how = PRECISIONS[tag]
     entry: dict[str, object] = {
-        "model": name, "file": path.name, "sha256": wheel.sha256_of(path),
+        "model": name, "file": path.name, "sha256": sha256_of(path),
         "bytes": path.stat().st_size, "precision": precision, "how": how,
         "input_shape": runner.input_shape, "input": f"{INPUT_RANGE}; {INPUT_LAYOUT[KINDS[name]]}",
     }
@@ -149,7 +157,7 @@ def _card(settings: Settings, wheel_path: Path, variants: list[dict[str, object]
           calibration: dict[str, int], evaluation: data.Samples) -> dict[str, object]:
     return {
         "source": {"package": f"mediapipe=={wheel.VERSION}", "wheel": wheel_path.name,
-                   "sha256": wheel.sha256_of(wheel_path),
+                   "sha256": sha256_of(wheel_path),
                    "licence": "Apache-2.0 (MediaPipe)"},
         "variants": variants,
         "data": {
@@ -160,7 +168,9 @@ def _card(settings: Settings, wheel_path: Path, variants: list[dict[str, object]
             "evaluation": {"video_frames": len(evaluation.palm_inputs),
                            "crops": len(evaluation.crops),
                            "note": "odd video frames; calibration used the even ones"},
-            "crops": "MediaPipe-style tracking crops from the float32 full models",
+            "crops": "MediaPipe-style tracking crops from the float32 full models; crops "
+                     "without a hand: the same region moved one width sideways, where the "
+                     "float32 full model's presence is below 0.5",
         },
         "metrics": {
             "landmark_error_of_hand_size": "mean distance of the 21 image landmarks to the "
