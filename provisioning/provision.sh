@@ -251,7 +251,7 @@ configuration() {
   if [ -f "$ROOT$CONFIG" ]; then
     say "kept (delete it and run again for a fresh one)"
   else
-    sed -e "s/@NAME@/$BOX_NAME/" -e "s|@MODELS@|$MODELS/autoencoder|" \
+    sed -e "s/@NAME@/$BOX_NAME/" -e "s|@MODELS@|$MODELS/autoencoder|" -e "s|@LANDMARKS@|$MODELS/landmarks|" \
       -e "s/@DATE@/$(date -u +%F)/" "$HERE/config.toml.in" | put_file 0644 "$CONFIG"
   fi
   run "$ROOT$BOX_OPT/current/bin/dystonia-box" --config "$ROOT$CONFIG" config
