@@ -109,3 +109,31 @@ def test_a_second_test_while_one_runs_is_refused_with_a_message(signed_in):
     client.post(f"/sessions/{session_id}/tests/cancel",
                 data={"csrf_token": csrf(client, f"/sessions/{session_id}/tests")})
     assert "Stopped by the clinician" in finish(client, station, session_id)["message"]
+
+
+def test_a_stimulator_failure_stops_the_tojt_and_keeps_its_trials(signed_in):
+    client, station, session_id, data_dir = signed_in
+    stim = station.device("stimulator")
+    original, calls = stim.tap_pair, 0
+
+    def failing(*args, **kwargs):
+        nonlocal calls
+        calls += 1
+        if calls > 3:
+            raise OSError("solenoid driver not answering")
+        return original(*args, **kwargs)
+
+    stim.tap_pair = failing
+    start(client, session_id, "tojt", "right")
+    state = finish(client, station, session_id)
+    assert "stopped after 3 trials" in state["message"]
+    assert "solenoid driver not answering" in state["message"]
+    conn = db.connect(data_dir / db.DB_FILE)
+    stored = json.loads(conn.execute("SELECT data_json FROM result WHERE kind = 'tojt'")
+                        .fetchone()["data_json"])
+    assert stored["completed"] is False and stored["trials"] == 3
+    assert (data_dir / stored["file"]).is_file()
+    page = client.get(f"/sessions/{session_id}/tests").get_data(as_text=True)
+    assert "stopped after 3 trials" in page
+    results = client.get(f"/sessions/{session_id}/results").get_data(as_text=True)
+    assert "Temporal order judgement: threshold" not in results  # an aborted run is not used

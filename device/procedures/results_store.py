@@ -68,7 +68,8 @@ def save_toj(conn: sqlite3.Connection, data_dir: Path, session_id: int,
              result: TojResult) -> int:
     path = result.save(_folder(data_dir, session_id) / f"tojt_{result.hand}_{time.time_ns()}.json")
     data = {"hand": result.hand, "threshold_ms": result.threshold_ms,
-            "stop_reason": result.stop_reason, "trials": len(result.trials),
+            "completed": result.completed, "stop_reason": result.stop_reason,
+            "trials": len(result.trials),
             "file": str(path.relative_to(data_dir)), "sha256": sha256_of(path)}
     return _insert(conn, session_id, "tojt", data)
 
@@ -114,11 +115,12 @@ def biomechanics_report(conn: sqlite3.Connection, session_id: int,
 
 def tojt_report(conn: sqlite3.Connection, data_dir: Path, session_id: int,
                 reference_upper_s: float | None = None) -> Tojt | None:
-    row = conn.execute("SELECT data_json FROM result WHERE session_id = ? AND kind = 'tojt' "
-                       "ORDER BY id DESC LIMIT 1", (session_id,)).fetchone()
-    if row is None:
+    rows = conn.execute("SELECT data_json FROM result WHERE session_id = ? AND kind = 'tojt' "
+                        "ORDER BY id DESC", (session_id,)).fetchall()
+    finished = [d for d in (json.loads(r["data_json"]) for r in rows) if d.get("completed", True)]
+    if not finished:
         return None
-    data = json.loads(row["data_json"])
+    data = finished[0]
     result = TojResult.from_json((data_dir / data["file"]).read_text())
     trials = tuple(TojtTrial(t.delivered_soa_ms / 1000.0, bool(t.correct))
                    for t in result.trials if t.correct is not None)

@@ -23,7 +23,7 @@ import numpy as np
 from device.biomech.measure import Measure
 from device.hardware.force import ForceCells, open_force_cells
 from device.hardware.imu import ImuPair, open_imus
-from device.hardware.stimulator import Stimulator
+from device.hardware.stimulator import Stimulator, StimulatorError
 from device.hardware.stimulator_factory import open_stimulator, toj_io
 from device.procedures.force_plan import ForceStep, force_plan, max_steps
 from device.procedures.force_run import LiveForce, Performer, run_force_step
@@ -33,7 +33,7 @@ from device.procedures.simulated_patient import SimulatedForcePatient
 from device.protocol import FINGER_NAMES
 from device.store import db
 from device.tojt import Zest
-from device.tojt.runner import FINGERS, run_toj
+from device.tojt.runner import FINGERS, RunAbortedError, run_toj
 
 log = logging.getLogger(__name__)
 
@@ -229,9 +229,12 @@ class BedsideStation:
 
             def stimulate(first: str, soa_ms: float) -> float:
                 if self._cancel.is_set():
-                    raise InterruptedError("stopped by the clinician")
+                    raise RunAbortedError("stopped by the clinician")
                 self.live.trial += 1
-                return io.stimulate(first, soa_ms)
+                try:
+                    return io.stimulate(first, soa_ms)
+                except (StimulatorError, OSError) as error:
+                    raise RunAbortedError(f"the stimulator failed ({error})") from error
 
             def respond(trial: int) -> str | None:
                 since = io.pairs[-1].taps[1].on_s
@@ -240,7 +243,9 @@ class BedsideStation:
                 if stim.led is not None:
                     stim.led.on()  # the patient's cue to answer
                 try:
-                    while time.monotonic() < deadline and not self._cancel.is_set():
+                    while time.monotonic() < deadline:
+                        if self._cancel.is_set():
+                            raise RunAbortedError("stopped by the clinician")
                         # the buttons' window runs from `since` (their perf_counter clock)
                         window = max(time.perf_counter() - since, 0.0) + 0.05
                         pressed = stim.buttons.wait(window, since=since) if stim.buttons else None
@@ -257,13 +262,13 @@ class BedsideStation:
                     self.live.waiting_for_answer = False
                     self.live.threshold_ms = staircase.threshold_ms
 
-            try:
-                result = run_toj(staircase, stimulate, respond,
-                                 rng=np.random.default_rng(), hand=hand)
-            except InterruptedError:
-                return ("Stopped by the clinician; the TOJT was not stored. Start it again to "
-                        "measure the threshold.")
+            result = run_toj(staircase, stimulate, respond, rng=np.random.default_rng(),
+                             hand=hand)
             self._store(session_id, lambda c: save_toj(c, self.data_dir, session_id, result))
+            if not result.completed:
+                return (f"The TOJT stopped after {len(result.trials)} trials: "
+                        f"{result.stop_reason}. Its trials are kept; start it again to measure "
+                        "the threshold.")
             return (f"TOJT finished: threshold {result.threshold_ms:.0f} ms after "
                     f"{len(result.trials)} trials ({result.stop_reason}).")
 

@@ -8,6 +8,9 @@ with the solenoids and buttons, the web page, or a simulated observer:
   (from the recorded edge times).
 - ``respond(trial) -> "index" | "middle" | None``: the finger the person felt first, or
   ``None`` when no answer came (such a trial is recorded but does not move the staircase).
+
+Either may raise ``RunAbortedError`` (the stimulator failed, the clinician stopped the run): the
+run then ends at once and returns the trials so far, with the reason and ``completed`` false.
 """
 
 from __future__ import annotations
@@ -27,6 +30,10 @@ from device.tojt.zest import Zest
 
 FINGERS = ("index", "middle")
 FORMAT = "dystonia-tojt/1"
+
+
+class RunAbortedError(Exception):
+    """Raised by ``stimulate`` or ``respond`` to end a run early; the message says why."""
 
 
 @dataclass
@@ -51,6 +58,7 @@ class TojResult:
     interval95_ms: tuple[float, float] = (math.nan, math.nan)
     stop_reason: str = ""
     hand: str = "right"
+    completed: bool = True  # false when the run was aborted before the staircase finished
 
     def answered(self) -> list[tuple[float, bool]]:
         """The (delivered SOA, correct) pairs the staircase used, in order."""
@@ -97,8 +105,12 @@ def run_toj(
         requested = zest.next_soa_ms()
         first = FINGERS[int(rng.integers(2))]
         t_stimulus = clock()
-        delivered = float(stimulate(first, requested))
-        response = respond(number)
+        try:
+            delivered = float(stimulate(first, requested))
+            response = respond(number)
+        except RunAbortedError as error:
+            result.stop_reason, result.completed = str(error), False
+            break
         t_response = clock()
         if response is not None and response not in FINGERS:
             raise ValueError(f"answer must be one of {FINGERS} or None, got {response!r}")
