@@ -14,7 +14,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +63,6 @@ class LiveState:
     threshold_ms: float | None = None
     waiting_for_answer: bool = False
     message: str = ""  # the outcome of the last test, in words
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -134,7 +133,7 @@ class BedsideStation:
             self._devices[name] = self._openers[name]()
         return self._devices[name]
 
-    def _launch(self, session_id: int, live: LiveState, device: str,
+    def _launch(self, live: LiveState, device: str,
                 work: Callable[[Any], str]) -> None:
         with self._lock:
             if self.running:
@@ -157,7 +156,7 @@ class BedsideStation:
             self._thread = threading.Thread(target=body, name="bedside-test", daemon=True)
             self._thread.start()
 
-    def _store(self, session_id: int, save: Callable[[sqlite3.Connection], int]) -> None:
+    def _store(self, save: Callable[[sqlite3.Connection], int]) -> None:
         conn = db.connect(self.data_dir / db.DB_FILE)
         try:
             save(conn)
@@ -188,11 +187,10 @@ class BedsideStation:
 
             outcome = run_force_step(cells, step, maxima=maxima, on_live=show, perform=perform,
                                      cancel=self._cancel, clock=self.clock)
-            self._store(session_id, lambda c: save_outcome(c, self.data_dir, session_id,
-                                                           outcome))
+            self._store(lambda c: save_outcome(c, self.data_dir, session_id, outcome))
             return outcome.message
 
-        self._launch(session_id, live, "force", work)
+        self._launch(live, "force", work)
 
     # --- range of motion ------------------------------------------------------------------
     def start_rom_step(self, session_id: int, step: RomStep) -> None:
@@ -207,11 +205,10 @@ class BedsideStation:
 
             outcome = run_rom_step(imus, step, on_live=show, cancel=self._cancel,
                                    clock=self.clock, sleep=self.sleep)
-            self._store(session_id, lambda c: save_outcome(c, self.data_dir, session_id,
-                                                           outcome))
+            self._store(lambda c: save_outcome(c, self.data_dir, session_id, outcome))
             return outcome.message
 
-        self._launch(session_id, live, "imu", work)
+        self._launch(live, "imu", work)
 
     # --- temporal order judgement ---------------------------------------------------------
     def start_toj(self, session_id: int, hand: str) -> None:
@@ -264,7 +261,7 @@ class BedsideStation:
 
             result = run_toj(staircase, stimulate, respond, rng=np.random.default_rng(),
                              hand=hand)
-            self._store(session_id, lambda c: save_toj(c, self.data_dir, session_id, result))
+            self._store(lambda c: save_toj(c, self.data_dir, session_id, result))
             if not result.completed:
                 return (f"The TOJT stopped after {len(result.trials)} trials: "
                         f"{result.stop_reason}. Its trials are kept; start it again to measure "
@@ -272,7 +269,7 @@ class BedsideStation:
             return (f"TOJT finished: threshold {result.threshold_ms:.0f} ms after "
                     f"{len(result.trials)} trials ({result.stop_reason}).")
 
-        self._launch(session_id, live, "stimulator", work)
+        self._launch(live, "stimulator", work)
 
     def answer(self, finger: str) -> None:
         """An answer given on the page for the current TOJT trial."""
