@@ -36,20 +36,10 @@ from device.hardware.i2c import I2CBus
 from device.hardware.icm20948 import BURST_LENGTH, Icm20948
 from device.hardware.imu import ImuPair, angle_arrays
 from device.hardware.sim_imu import GuidedMovement, attach_simulated_imus, movement_for
+from device.hardware.virtual_clock import VirtualClock
 
 BITRATE_HZ = 400_000.0
 CHANNELS = (("IMU (hand dorsum)", 5), ("IMU (proximal phalanx)", 6))
-
-
-class SimulatedClock:
-    def __init__(self) -> None:
-        self.t = 1000.0
-
-    def __call__(self) -> float:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        self.t += seconds
 
 
 def bus_limited_rate_hz() -> float:
@@ -126,7 +116,7 @@ def angle_bench(people: int, rate_hz: float) -> None:
     errors = {"flexion": [], "abduction": []}
     rom_errors = {"flexion": [], "abduction": []}
     for seed in range(people):
-        clock = SimulatedClock()
+        clock = VirtualClock()
         movement = movement_for(seed)
         movement.restart(clock())
         emulated = EmulatedBus()

@@ -32,19 +32,7 @@ from device.hardware.imu import (
     triad,
 )
 from device.hardware.sim_imu import GuidedMovement, attach_simulated_imus
-
-
-class Clock:
-    """Simulated time: sleeping advances it, so nothing in these tests waits."""
-
-    def __init__(self) -> None:
-        self.t = 1000.0
-
-    def __call__(self) -> float:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        self.t += seconds
+from device.hardware.virtual_clock import VirtualClock
 
 
 def still(orientation: Rotation):
@@ -52,7 +40,7 @@ def still(orientation: Rotation):
 
 
 def one_sensor(motion=None, *, errors=NO_ERRORS, channel=5, **driver_options):
-    clock = Clock()
+    clock = VirtualClock()
     emulated = EmulatedBus()
     emulated.attach_mux()
     chip = EmulatedIcm20948(motion or still(Rotation.identity()), errors=errors, clock=clock)
@@ -64,7 +52,7 @@ def one_sensor(motion=None, *, errors=NO_ERRORS, channel=5, **driver_options):
 
 
 def pair_on(movement: GuidedMovement, *, errors=None, rate_hz=100.0):
-    clock = Clock()
+    clock = VirtualClock()
     movement.restart(clock())
     emulated = EmulatedBus()
     options = {} if errors is None else {"errors": errors}
@@ -340,7 +328,7 @@ def test_new_imu_keys_are_checked():
 
 
 def test_auto_source_without_a_bus_device_gives_the_simulated_finger():
-    clock = Clock()
+    clock = VirtualClock()
     config = from_mapping({"i2c": {"bus": 19}, "imu": {"source": "auto"}})
     pair = open_imus(config, clock=clock, sleep=clock.sleep)
     assert pair.simulation is not None

@@ -20,6 +20,7 @@ from device.biomech.compute import measures_from
 from device.biomech.measure import Measure
 from device.biomech.recording import Recording, RecordingError
 from device.hardware.force import ForceCells, ForceSample
+from device.procedures import messages
 from device.procedures.force_plan import LEAD_IN_S, ForceStep, force_plan, max_steps
 
 
@@ -103,15 +104,12 @@ def run_force_step(
     samples = list(samples)
     recording = _recording(step, samples, t0, cells.limits())
     if failure is not None:
-        return ForceOutcome(step, False, recording, message=(
-            f"The force sensors stopped answering {elapsed:.1f} s into this test ({failure}). "
-            "What was recorded is kept. Check the sensor cable, then repeat this test."))
+        return ForceOutcome(step, False, recording, message=messages.dropped_out(
+            "force sensors", elapsed, failure, "Check the sensor cable"))
     if cancel is not None and cancel.is_set():
-        return ForceOutcome(step, False, recording, message="Stopped by the clinician; "
-                            "what was recorded is kept. Repeat this test to finish it.")
+        return ForceOutcome(step, False, recording, message=messages.CANCELLED)
     if recording is None:
-        return ForceOutcome(step, False, None, message="No force samples arrived; "
-                            "repeat this test.")
+        return ForceOutcome(step, False, None, message=messages.no_samples("force"))
     return ForceOutcome(step, True, recording, measures_from(recording, maxima))
 
 

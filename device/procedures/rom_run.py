@@ -19,6 +19,7 @@ from device.biomech.compute import measures_from
 from device.biomech.measure import Measure
 from device.biomech.recording import Recording, RecordingError
 from device.hardware.imu import ImuPair, PairSample, angle_arrays
+from device.procedures import messages
 from device.procedures.force_plan import FINGER_WORDS
 
 NEUTRAL_S = 1.5
@@ -106,16 +107,13 @@ def run_rom_step(
                 on_live(LiveAngles(elapsed, prompt_at(elapsed), sample.flexion_deg,
                                    sample.abduction_deg))
     except OSError as error:  # ImuError, I2CDeviceError
-        return RomOutcome(step, False, _recording(step, samples), message=(
-            f"The motion sensors stopped answering {elapsed:.1f} s into this test ({error}). "
-            "What was recorded is kept. Check the sensor cables, then repeat this test."))
+        return RomOutcome(step, False, _recording(step, samples), message=messages.dropped_out(
+            "motion sensors", elapsed, error, "Check the sensor cables"))
     recording = _recording(step, samples)
     if cancel is not None and cancel.is_set():
-        return RomOutcome(step, False, recording, message="Stopped by the clinician; what was "
-                          "recorded is kept. Repeat this test to finish it.")
+        return RomOutcome(step, False, recording, message=messages.CANCELLED)
     if recording is None:
-        return RomOutcome(step, False, None, message="No motion samples arrived; repeat "
-                          "this test.")
+        return RomOutcome(step, False, None, message=messages.no_samples("motion"))
     return RomOutcome(step, True, recording, measures_from(recording))
 
 
