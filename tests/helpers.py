@@ -41,10 +41,10 @@ def make_take(n_frames: int = 240, fps: float = 60.0, task: int = 1, with_keys: 
     t = t0 + np.arange(n_frames, dtype=np.float64) / fps
     landmarks = np.stack([hand_frames(t, 0.35, mirror=True), hand_frames(t, 0.6)], axis=1)
     if with_keys:
-        onsets = np.linspace(t[20], t[-40], 12)
-        keys = np.stack(
-            [np.full(12, 60.0), onsets, onsets + 0.15, np.full(12, 0.5)], axis=1
-        )
+        # both hands strike mirror-image keys (C4 right, E3 left) at the same times
+        onsets = np.repeat(np.linspace(t[20], t[-40], 12), 2)
+        notes = np.tile([60.0, 52.0], 12)
+        keys = np.stack([notes, onsets, onsets + 0.15, np.full(24, 0.5)], axis=1)
     else:
         keys = np.zeros((0, 4), dtype=np.float64)
     meta = {"tempo_bpm": 100, "tempo_mode": "fixed", "dynamics": "pp", "participant": "P001",

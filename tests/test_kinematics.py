@@ -4,14 +4,14 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from device.kinematics import N_SAMPLES
+from device.kinematics import BOTH_HANDS_TRIM, N_SAMPLES
 from device.kinematics.augment import augment, scale_xy
 from device.kinematics.errors import HandUnusableError, TakeUnusableError
 from device.kinematics.frames import mirror, normalise, rotate_xy, to_pixels
 from device.kinematics.gaps import fill_gaps
 from device.kinematics.prepare import Settings, prepare
 from device.kinematics.resample import resample
-from device.kinematics.trim import key_window, motion_window, trim_mask
+from device.kinematics.trim import hand_keys, key_window, motion_window, trim_mask
 from tests.helpers import make_take
 
 finite = st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False)
@@ -220,3 +220,49 @@ def test_paper_representation_keeps_image_coordinates():
     assert left[..., 0].mean() > 0.5
     with pytest.raises(ValueError, match="unknown preprocessing"):
         Settings(representation="raw")
+
+
+def _keys(notes_onsets: list[tuple[float, float, float]]) -> np.ndarray:
+    return np.array([[note, on, off, 0.5] for note, on, off in notes_onsets])
+
+
+def test_keys_go_to_the_hand_on_their_side_of_the_mirror_pivot():
+    keys = _keys([(60, 1.0, 1.1), (52, 1.0, 1.1), (56, 2.0, 2.1), (84, 3.0, 3.1)])
+    assert hand_keys(keys, "right", 56.0)[:, 0].tolist() == [60, 56, 84]
+    assert hand_keys(keys, "left", 56.0)[:, 0].tolist() == [52, 56]
+
+
+def test_each_hand_is_trimmed_to_its_own_keystrokes():
+    """kinematics/2: a hand is judged on its own playing, not on what it does while the other
+    hand is still on the keys; the older representations keep both hands' window."""
+    take = make_take(n_frames=300)
+    t = take.t
+    take.keys = _keys([(60, t[20], t[200]), (52, t[20], t[120])])
+    prepared = prepare(take)
+    assert prepared.hands["left"].window == (t[20], t[120])
+    assert prepared.hands["right"].window == (t[20], t[200])
+    assert prepared.window == (t[20], t[200])
+    assert prepared.hands["left"].n_frames == 101
+    union = prepare(take, Settings(representation=BOTH_HANDS_TRIM))
+    assert union.hands["left"].window == union.hands["right"].window == (t[20], t[200])
+    assert union.hands["left"].n_frames == 181
+    assert not np.allclose(union.hands["left"].data, prepared.hands["left"].data)
+
+
+def test_a_hand_without_keystrokes_is_refused_and_the_other_prepared():
+    take = make_take()
+    take.keys = take.keys[take.keys[:, 0] > 56]
+    prepared = prepare(take)
+    assert prepared.hands["left"].data is None
+    assert "no keystroke of the left hand" in prepared.hands["left"].reason
+    assert prepared.hands["right"].data is not None
+
+
+def test_a_hand_with_too_few_frames_is_refused_and_the_other_prepared():
+    take = make_take()
+    t = take.t
+    take.keys = _keys([(60, t[20], t[200]), (52, t[50], t[53])])
+    prepared = prepare(take)
+    assert "only 4 video frames between this hand's first keystroke" \
+        in prepared.hands["left"].reason
+    assert prepared.hands["right"].data is not None

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from device import takefile
+from device.kinematics import PREPROCESSING_VERSION
 from device.screening import models as models_mod
 from device.screening.explain import FINGER_GROUPS, explain
 from device.screening.runtime import TfliteModel
@@ -26,7 +27,7 @@ def test_model_card_keeps_contract_3(trained):
     entry = card["tasks"][str(TASK)]
     assert (out / entry["file"]).is_file()
     assert entry["input_shape"] == [1, 128, 21, 3]
-    assert entry["preprocessing"] == "kinematics/1"
+    assert entry["preprocessing"] == PREPROCESSING_VERSION
     assert "int8" in entry["threshold_method"]
     assert card["provenance"]["data"] == "synthetic"
     assert card["provenance"]["generator"] == ["tests.fake_cohort/1"]
@@ -115,6 +116,21 @@ def test_missing_hand_is_null_with_reason_other_scored(trained):
     assert obj["hands"]["left"] is None
     assert "left hand" in obj["reason"] and "not found" in obj["reasons"]["left"]
     assert obj["hands"]["right"]["error"] > 0
+
+
+def test_each_hand_is_judged_on_its_own_playing(trained):
+    """The details name the window each hand was judged on (kinematics/2: its own keys)."""
+    _, out = trained
+    models = models_mod.load(out)
+    take = make_take(task=TASK, n_frames=300)
+    t = take.t
+    take.keys = np.array([[60.0, t[20], t[250], 0.5], [52.0, t[20], t[150], 0.5]])
+    details = score_take(take, models, "x").as_contract()["details"]
+    assert details["left"]["window_s"] == [t[20], t[150]]
+    assert details["right"]["window_s"] == [t[20], t[250]]
+    assert details["window_s"] == [t[20], t[250]]
+    worst = details["left"]["explanation"]["worst_window_s"]
+    assert t[20] - 1e-6 <= worst[0] < worst[1] <= t[150] + 1e-6
 
 
 def test_unknown_task_and_too_few_frames(trained):

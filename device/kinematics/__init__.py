@@ -1,14 +1,19 @@
 """Kinematics preprocessing shared by training and the box: take in, (128, 21, 3) per hand out.
 
-The steps, in order: trim (keys, or hand motion without them), split the hands, fill short
-detection gaps, mirror the left hand into the right hand's frame, normalise, resample to
-128 frames with a cubic spline. See docs/preprocessing.md for the reasons behind each.
+The steps, in order: split the hands, trim each to its own playing (its keys, or its
+motion without them), fill short detection gaps, mirror the left hand into the right hand's
+frame, normalise, resample to 128 frames with a cubic spline. See docs/preprocessing.md for
+the reasons behind each.
 """
 
-PREPROCESSING_VERSION = "kinematics/1"
+PREPROCESSING_VERSION = "kinematics/2"
+# The same hand representation with both hands trimmed to the window of both hands' keys,
+# as the source study does: the box's representation before kinematics/2, kept so that
+# models trained with it are still scored as they were trained.
+BOTH_HANDS_TRIM = "kinematics/1"
 # The source study's representation, kept as the baseline to compare against: MediaPipe's
 # image coordinates as they come (left hand mirrored as x -> 1 - x), trimmed and resampled
 # the same way, with no normalisation.
 PAPER_PREPROCESSING = "image/1"
-REPRESENTATIONS = (PREPROCESSING_VERSION, PAPER_PREPROCESSING)
+REPRESENTATIONS = (PREPROCESSING_VERSION, BOTH_HANDS_TRIM, PAPER_PREPROCESSING)
 N_SAMPLES = 128

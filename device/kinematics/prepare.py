@@ -6,12 +6,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from device.kinematics import N_SAMPLES, PAPER_PREPROCESSING, PREPROCESSING_VERSION, REPRESENTATIONS
+from device.kinematics import (
+    N_SAMPLES,
+    PAPER_PREPROCESSING,
+    PREPROCESSING_VERSION,
+    REPRESENTATIONS,
+)
 from device.kinematics.errors import HandUnusableError, TakeUnusableError
 from device.kinematics.frames import mirror, normalise, to_pixels
 from device.kinematics.gaps import fill_gaps
 from device.kinematics.resample import resample
-from device.kinematics.trim import key_window, motion_window, trim_mask
+from device.kinematics.trim import hand_keys, key_window, motion_window, trim_mask
+from device.protocol import load as load_protocol
 from device.takefile import HANDS, Take
 
 MIN_FRAMES = 10
@@ -21,7 +27,7 @@ MIN_FRAMES = 10
 class Settings:
     max_gap_s: float = 0.25
     max_missing_fraction: float = 0.2
-    representation: str = PREPROCESSING_VERSION  # or PAPER_PREPROCESSING, the baseline
+    representation: str = PREPROCESSING_VERSION  # or BOTH_HANDS_TRIM, PAPER_PREPROCESSING
 
     def __post_init__(self) -> None:
         if self.representation not in REPRESENTATIONS:
@@ -39,11 +45,12 @@ class PreparedHand:
     reason: str | None = None
     n_frames: int = 0  # frames inside the trimmed window
     n_filled: int = 0  # of them, frames bridged by interpolation
+    window: tuple[float, float] | None = None  # this hand's playing, seconds on the take's clock
 
 
 @dataclass
 class PreparedTake:
-    window: tuple[float, float]  # seconds, on the take's clock
+    window: tuple[float, float]  # seconds, on the take's clock: both hands' playing
     trimmed_by: str  # "keys" or "motion"
     hands: dict[str, PreparedHand]
 
@@ -62,34 +69,58 @@ def represent(hand: np.ndarray, name: str, image_size: tuple[int, int],
     return normalise(pixels)
 
 
+def windows(take: Take, settings: Settings) -> tuple[dict[str, tuple[float, float] | None], str]:
+    """Each hand's trimming window (None: that hand played no key) and what they came from.
+
+    ``kinematics/2`` trims each hand to its own keystrokes, so a hand is not judged on what
+    it does while the other hand is still playing; the older representations trim both
+    hands to both hands' keys, as the source study does. A take without any key data is
+    trimmed by the motion of both hands.
+    """
+    window = key_window(take.keys)
+    if window is None:
+        pixels = np.stack([to_pixels(take.hand(h), take.image_size) for h in HANDS], axis=1)
+        return dict.fromkeys(HANDS, motion_window(take.t, pixels)), "motion"
+    if settings.representation != PREPROCESSING_VERSION:
+        return dict.fromkeys(HANDS, window), "keys"
+    pivot = load_protocol().mirror_pivot / 2
+    return {name: key_window(hand_keys(take.keys, name, pivot)) for name in HANDS}, "keys"
+
+
 def prepare(take: Take, settings: Settings = DEFAULT_SETTINGS) -> PreparedTake:
     """Trim, split, fill, mirror, normalise, resample. Raises TakeUnusableError for the whole take;
     a hand that cannot be used gets its reason and the other hand is still prepared."""
-    window = key_window(take.keys)
-    trimmed_by = "keys"
-    if window is None:
-        pixels = np.stack([to_pixels(take.hand(h), take.image_size) for h in HANDS], axis=1)
-        window = motion_window(take.t, pixels)
-        trimmed_by = "motion"
-    mask = trim_mask(take.t, window)
-    n = int(mask.sum())
+    by_hand, trimmed_by = windows(take, settings)
+    found = [w for w in by_hand.values() if w is not None]
+    window = (min(w[0] for w in found), max(w[1] for w in found))
+    n = int(trim_mask(take.t, window).sum())
     if n < MIN_FRAMES:
         raise TakeUnusableError(
             f"only {n} video frames between the first keystroke and the last release "
             f"({window[0]:.2f}-{window[1]:.2f} s); at least {MIN_FRAMES} are needed"
         )
-    t = take.t[mask]
     hands = {}
     for name in HANDS:
-        raw = take.hand(name)[mask]
+        own = by_hand[name]
+        if own is None:
+            hands[name] = PreparedHand(name, None, f"the key data has no keystroke of the "
+                                       f"{name} hand, so its playing cannot be located")
+            continue
+        mask = trim_mask(take.t, own)
+        n = int(mask.sum())
         try:
+            if n < MIN_FRAMES:
+                raise HandUnusableError(
+                    f"only {n} video frames between this hand's first keystroke and its "
+                    f"last release ({own[0]:.2f}-{own[1]:.2f} s); at least {MIN_FRAMES} "
+                    "are needed")
             filled, n_filled = fill_gaps(
-                t, raw, name=name, max_gap_s=settings.max_gap_s,
+                take.t[mask], take.hand(name)[mask], name=name, max_gap_s=settings.max_gap_s,
                 max_missing_fraction=settings.max_missing_fraction,
             )
-            data = resample(t, represent(filled, name, take.image_size, settings),
+            data = resample(take.t[mask], represent(filled, name, take.image_size, settings),
                             N_SAMPLES).astype(np.float32)
-            hands[name] = PreparedHand(name, data, None, n, n_filled)
+            hands[name] = PreparedHand(name, data, None, n, n_filled, own)
         except HandUnusableError as exc:
-            hands[name] = PreparedHand(name, None, str(exc), n, 0)
+            hands[name] = PreparedHand(name, None, str(exc), n, 0, own)
     return PreparedTake(window=window, trimmed_by=trimmed_by, hands=hands)

@@ -1,4 +1,5 @@
-"""Which part of a take is the performance: first keystroke onset to last key release."""
+"""Which part of a take is the performance: first keystroke onset to last key release, of
+both hands or of one hand."""
 
 from __future__ import annotations
 
@@ -21,11 +22,20 @@ def key_window(keys: np.ndarray) -> tuple[float, float] | None:
     return float(np.min(keys[:, 1])), float(np.max(keys[:, 2]))
 
 
-def fingertip_speed(t: np.ndarray, landmarks_px: np.ndarray) -> np.ndarray:
-    """Mean fingertip speed (pixels/s) per frame over both hands, NaN where no hand is seen.
+def hand_keys(keys: np.ndarray, hand: str, pivot: float) -> np.ndarray:
+    """The keystrokes of one hand. The protocol's hands play mirror images about ``pivot``
+    (a MIDI note number; the right hand above it), so a key belongs to the hand on its side;
+    a key on the pivot itself is counted for both."""
+    notes = keys[:, 0]
+    side = notes >= pivot if hand == "right" else notes <= pivot
+    return keys[side]
 
-    ``landmarks_px`` is (T, 2, 21, 3) in pixels. The speed of frame i is that of the step
-    from frame i - 1 (frame 0 copies frame 1).
+
+def fingertip_speed(t: np.ndarray, landmarks_px: np.ndarray) -> np.ndarray:
+    """Mean fingertip speed (pixels/s) per frame over the hands given, NaN where none is seen.
+
+    ``landmarks_px`` is (T, H, 21, 3) in pixels (H hands, usually both). The speed of
+    frame i is that of the step from frame i - 1 (frame 0 copies frame 1).
     """
     tips = landmarks_px[:, :, FINGERTIPS, :2]
     step = np.linalg.norm(np.diff(tips, axis=0), axis=-1) / np.diff(t)[:, None, None]
@@ -38,7 +48,8 @@ def fingertip_speed(t: np.ndarray, landmarks_px: np.ndarray) -> np.ndarray:
 
 
 def motion_window(t: np.ndarray, landmarks_px: np.ndarray) -> tuple[float, float]:
-    """Playing period from hand motion alone, for takes without key data."""
+    """Playing period from hand motion alone, for takes without key data. ``landmarks_px``
+    is (T, H, 21, 3): the window of both hands, or of one when H is 1."""
     speed = fingertip_speed(t, landmarks_px)
     if np.all(np.isnan(speed)):
         raise TakeUnusableError("no hand was found in the video, so the playing cannot be located")

@@ -88,6 +88,7 @@ class HandView:
     abnormal: bool
     severity: float
     explanation: dict[str, Any] | None
+    window_s: tuple[float, float] | None = None  # the playing the hand was judged on
 
     @property
     def worst_finger(self) -> str | None:
@@ -116,10 +117,13 @@ def hand_views(score: dict[str, Any] | None) -> dict[str, HandView | None]:
             continue
         detail = details.get(hand, {})
         error, threshold = float(verdict["error"]), float(verdict["threshold"])
+        # each hand's own window since kinematics/2, the take's before
+        window = detail.get("window_s", details.get("window_s"))
         out[hand] = HandView(hand=hand, error=error, threshold=threshold,
                              abnormal=bool(verdict["abnormal"]),
                              severity=float(detail.get("severity", error / threshold)),
-                             explanation=detail.get("explanation"))
+                             explanation=detail.get("explanation"),
+                             window_s=(float(window[0]), float(window[1])) if window else None)
     return out
 
 

@@ -133,7 +133,6 @@ def _takes(doc: ReportDocument, report: SessionReport) -> None:
             doc.paragraph(f"Not scored (status: {take.status}).")
             continue
         reasons = take.score.get("reasons", {})
-        window = take.score.get("details", {}).get("window_s")
         norm = report.card.tasks.get(take.task) if report.card else None
         for hand, view in views.items():
             if view is None:
@@ -155,7 +154,7 @@ def _takes(doc: ReportDocument, report: SessionReport) -> None:
                     doc.l_margin, y, 84))
             if view.explanation:
                 heights.append(doc.svg(charts.explanation_map(
-                    view.explanation, window, f"{hand.capitalize()} hand: where and when"),
+                    view.explanation, view.window_s, f"{hand.capitalize()} hand: where and when"),
                     doc.l_margin + 86, y, 100))
             doc.set_y(y + max(heights) + 2)
 

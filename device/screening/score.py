@@ -25,6 +25,7 @@ class HandScore:
     severity: float  # error / threshold: above 1 is abnormal
     z: float  # (error - healthy mean) / healthy SD
     explanation: Explanation
+    window_s: tuple[float, float] | None = None  # the playing this hand was judged on
 
     def as_contract(self) -> dict[str, Any]:
         return {"error": self.error, "threshold": self.threshold, "abnormal": self.abnormal}
@@ -62,7 +63,8 @@ class TakeScore:
             out["reasons"] = dict(self.reasons)
         out["details"] = {
             name: {"severity": round(h.severity, 4), "z": round(h.z, 3), "mse": h.mse,
-                   "explanation": h.explanation.as_dict(self.window_s)}
+                   "explanation": h.explanation.as_dict(h.window_s or self.window_s),
+                   **({"window_s": list(h.window_s)} if h.window_s else {})}
             for name, h in self.hands.items() if h is not None
         }
         if self.window_s:
@@ -105,5 +107,6 @@ def score_take(take: Take, models: ModelSet, file: str | Path = "",
             severity=error / model.threshold,
             z=(error - model.validation_mean) / max(model.validation_sd, 1e-12),
             explanation=explain(hand.data, reconstruction, model.finger_error_mean),
+            window_s=hand.window,
         )
     return result

@@ -52,7 +52,6 @@ def hand_panels(report: SessionReport) -> list[dict[str, Any]]:
     for take in sorted(report.takes, key=lambda t: (t.task, t.tempo_mode, t.dynamics)):
         entry: dict[str, Any] = {"take": take, "title": task_name(take.task), "hands": []}
         score = take.score or {}
-        window = score.get("details", {}).get("window_s")
         norm = report.card.tasks.get(take.task) if report.card else None
         for hand, view in hand_views(take.score).items():
             if view is None:
@@ -63,7 +62,7 @@ def hand_panels(report: SessionReport) -> list[dict[str, Any]]:
                 "hand": hand, "view": view,
                 "score_svg": charts.score_chart(view.error, norm, f"{hand} hand against "
                                                 "healthy hands") if norm else "",
-                "map_svg": charts.explanation_map(view.explanation, window,
+                "map_svg": charts.explanation_map(view.explanation, view.window_s,
                                                   f"{hand} hand: where and when")
                 if view.explanation else "",
             })
