@@ -38,9 +38,16 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         models = models_mod.load(args.models)
-        # repeated splits retrain with the representation the given models use
-        representation = next(iter(models.tasks.values())).preprocessing
-        cohort = ev.load_cohort(args.cohort, args.tasks, Settings(representation=representation))
+        # repeated splits retrain with the representation the given models use; scoring
+        # prepares each take as its task's model says
+        chosen = [models.tasks[t] for t in args.tasks or sorted(models.tasks) if t in models.tasks]
+        used = sorted({spec.preprocessing for spec in chosen})
+        if args.repeats > 0 and len(used) > 1:
+            print(f"evaluate: --repeats retrains every task with one representation, but "
+                  f"these models use {', '.join(used)}; name tasks of one kind with --tasks",
+                  file=sys.stderr)
+            return 2
+        cohort = ev.load_cohort(args.cohort, args.tasks, Settings(representation=used[0]))
     except (models_mod.ModelError, CohortError, takefile.TakeFileError) as exc:
         print(f"evaluate: {exc}", file=sys.stderr)
         return 2
@@ -49,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         tasks = args.tasks or sorted(models.tasks)
         result["repeated"] = ev.evaluate_repeated(
             cohort, tasks, args.repeats, TrainConfig(max_epochs=args.max_epochs), args.seed,
-            next(iter(models.tasks.values())).score)
+            chosen[0].score)
     if args.json:
         print(json.dumps(result, indent=1))
     else:
