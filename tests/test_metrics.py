@@ -21,6 +21,7 @@ def test_summary_counts_by_hand_and_take():
     assert s["sensitivity"] == pytest.approx(2 / 3)
     assert s["sensitivity_affected_hand"] == pytest.approx(1 / 3)
     assert s["specificity_hands"] == pytest.approx(4 / 5)
+    assert s["specificity_unaffected_hand"] == pytest.approx(2 / 3)  # left 0.4, 0.8 pass; 2.0 not
     assert s["by_severity"]["mild"] == {"n": 1, "sensitivity": 0.0}
     assert s["by_severity"]["marked"] == {"n": 1, "sensitivity": 1.0}
 

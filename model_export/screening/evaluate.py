@@ -168,9 +168,9 @@ def table(result: dict[str, Any]) -> str:
     lines = [f"Models {result['models']} (trained on {result['models_trained_on']}); "
              f"cohort {result['cohort']} ({result['held_out']}).", "",
              "| task | sensitivity | specificity | specificity per hand | affected-hand "
-             "sensitivity | ROC AUC | threshold | healthy takes | dystonic takes | "
-             "mild / moderate / marked sensitivity | int8 = float |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "sensitivity | patients' other hand passes | ROC AUC | threshold | healthy takes | "
+             "dystonic takes | mild / moderate / marked sensitivity | int8 = float |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for task, s in result["tasks"].items():
         sev = " / ".join(_pct(s["by_severity"][k]["sensitivity"])
                          for k in ("mild", "moderate", "marked"))
@@ -180,7 +180,7 @@ def table(result: dict[str, Any]) -> str:
         auc = "–" if s["auc"] is None else f"{s['auc']:.2f}"
         lines.append(f"| {task} | {_pct(s['sensitivity'])} | {_pct(s['specificity'])} | "
                      f"{_pct(s['specificity_hands'])} | {_pct(s['sensitivity_affected_hand'])} | "
-                     f"{auc} | "
+                     f"{_pct(s['specificity_unaffected_hand'])} | {auc} | "
                      f"{s['threshold']:.3g} | {s['n_healthy_takes']} | {s['n_dystonic_takes']} | "
                      f"{sev} | {agree_text} |")
     return "\n".join(lines)

@@ -61,6 +61,10 @@ def summarise(records: list[TakeRecord]) -> dict:
     out["specificity_hands"] = share([v <= 1.0 for v in healthy_hands])
     affected = [r.ratio.get(r.affected_hand) for r in dystonic]
     out["sensitivity_affected_hand"] = share([a > 1.0 for a in affected if a is not None])
+    # a patient's other hand should pass as a healthy one does
+    other = [v for r in dystonic for hand, v in r.ratio.items()
+             if hand != r.affected_hand and v is not None]
+    out["specificity_unaffected_hand"] = share([v <= 1.0 for v in other])
     by_severity = {}
     for name, low, high in SEVERITY_BINS:
         chosen = [r for r in dystonic if low <= r.severity < high]
