@@ -1,4 +1,5 @@
 import base64
+import copy
 import csv
 import io
 import json
@@ -278,3 +279,14 @@ def test_summary_counts_each_hand_when_both_are_abnormal():
     assert f"Of the 4 abnormal hands, the middle finger was the most unusual finger in {middle} " \
            "of them" in text
     assert "Abnormal takes came from task 1 (C major scale" in text
+
+
+def test_each_hand_is_drawn_over_its_own_window(report):
+    """Since kinematics/2 a hand's details carry the seconds it was judged on; scores
+    written before that carry the take's window only, which both hands then use."""
+    score = copy.deepcopy(worst_take(report).score)
+    assert hand_views(score)["right"].window_s == (2.0, 14.0)
+    score["details"]["right"]["window_s"] = [2.5, 9.0]
+    views = hand_views(score)
+    assert views["right"].window_s == (2.5, 9.0)
+    assert views["left"].window_s == (2.0, 14.0)
