@@ -164,6 +164,19 @@ def test_evaluate_json_table(trained):
     assert 0.0 <= task["int8_vs_float"]["decision_agreement"] <= 1.0
 
 
+def test_evaluate_with_another_preprocessing_says_so(trained):
+    """The same models scored with the paper's trimming by both hands' keys: the table says
+    the takes were not preprocessed as the models were trained."""
+    cohort, out = trained
+    result = subprocess.run(
+        [sys.executable, "-m", "model_export", "evaluate", "--cohort", str(cohort),
+         "--models", str(out), "--no-float", "--preprocess-as", "kinematics/1"],
+        capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "every take preprocessed as kinematics/1, not as the models were trained" \
+        in result.stdout
+
+
 def test_explanation_points_at_the_finger_and_moment():
     x = np.zeros((128, 21, 3), dtype=np.float32)
     recon = x.copy()

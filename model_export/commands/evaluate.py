@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from device.kinematics import REPRESENTATIONS
 from model_export.commands.train import task_list
 
 
@@ -23,6 +24,9 @@ def add_parsers(subparsers: Any) -> None:
     p.add_argument("--repeats", type=int, default=0,
                    help="also retrain on K random 80/20 splits of this cohort and report the "
                         "spread (slow: K trainings per task)")
+    p.add_argument("--preprocess-as", choices=REPRESENTATIONS, default=None,
+                   help="score with this preprocessing instead of the one each model was "
+                        "trained with: what the preprocessing alone changes, same models")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--max-epochs", type=int, default=400)
     p.set_defaults(func=run)
@@ -38,6 +42,9 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         models = models_mod.load(args.models)
+        if args.preprocess_as:
+            for spec in models.tasks.values():
+                spec.preprocessing = args.preprocess_as
         # repeated splits retrain with the representation the given models use; scoring
         # prepares each take as its task's model says
         chosen = [models.tasks[t] for t in args.tasks or sorted(models.tasks) if t in models.tasks]
@@ -52,6 +59,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"evaluate: {exc}", file=sys.stderr)
         return 2
     result = ev.evaluate_models(cohort, models, with_float=not args.no_float)
+    if args.preprocess_as:
+        result["preprocessed_as"] = args.preprocess_as
     if args.repeats > 0:
         tasks = args.tasks or sorted(models.tasks)
         result["repeated"] = ev.evaluate_repeated(

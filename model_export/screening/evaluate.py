@@ -166,7 +166,9 @@ def _pct(value: float | None) -> str:
 def table(result: dict[str, Any]) -> str:
     """A Markdown table a researcher can paste."""
     lines = [f"Models {result['models']} (trained on {result['models_trained_on']}); "
-             f"cohort {result['cohort']} ({result['held_out']}).", "",
+             f"cohort {result['cohort']} ({result['held_out']})"
+             + (f"; every take preprocessed as {result['preprocessed_as']}, not as the models "
+                "were trained" if "preprocessed_as" in result else "") + ".", "",
              "| task | sensitivity | specificity | specificity per hand | affected-hand "
              "sensitivity | patients' other hand passes | ROC AUC | threshold | healthy takes | "
              "dystonic takes | mild / moderate / marked sensitivity | int8 = float |",
