@@ -162,6 +162,8 @@ def test_evaluate_json_table(trained):
     for key in ("sensitivity", "specificity", "auc", "threshold", "by_severity"):
         assert key in task
     assert 0.0 <= task["int8_vs_float"]["decision_agreement"] <= 1.0
+    assert task["int8_vs_float"]["takes"] == task["n_healthy_takes"] + task["n_dystonic_takes"]
+    assert 0.0 <= task["int8_vs_float"]["take_decision_agreement"] <= 1.0
 
 
 def test_evaluate_with_another_preprocessing_says_so(trained):

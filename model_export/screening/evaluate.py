@@ -77,11 +77,14 @@ def float_agreement(models: models_mod.ModelSet, records: list[TakeRecord], task
     from device.kinematics.prepare import Settings, prepare
 
     model = tf.keras.models.load_model(float_path)
-    hands = []
-    for record in records:
+    hands, take_of = [], []
+    for i, record in enumerate(records):
         settings = Settings(representation=models.tasks[task].preprocessing)
         prepared = prepare(takefile.read(record.file), settings)
-        hands += [h.data for h in prepared.hands.values() if h.data is not None]
+        for hand in prepared.hands.values():
+            if hand.data is not None:
+                hands.append(hand.data)
+                take_of.append(i)
     if not hands:
         return None
     x = np.stack(hands)
@@ -89,8 +92,15 @@ def float_agreement(models: models_mod.ModelSet, records: list[TakeRecord], task
     float_err = scores(spec.score, x, model.predict(x, verbose=0), spec.finger_norm)
     int8_err = scores(spec.score, x, int8_reconstructions(spec.path, x), spec.finger_norm)
     threshold = spec.threshold
+    # a take is abnormal when either hand is
+    takes = np.array(take_of)
+    float_take = {i: bool(np.any(float_err[takes == i] > threshold)) for i in set(take_of)}
+    int8_take = {i: bool(np.any(int8_err[takes == i] > threshold)) for i in set(take_of)}
     return {
         "hands": len(x),
+        "takes": len(float_take),
+        "take_decision_agreement": float(np.mean([float_take[i] == int8_take[i]
+                                                  for i in float_take])),
         "decision_agreement": float(np.mean((float_err > threshold) == (int8_err > threshold))),
         "error_correlation": float(np.corrcoef(float_err, int8_err)[0, 1]),
         "mean_relative_difference": float(np.mean(np.abs(int8_err - float_err) / float_err)),
@@ -177,8 +187,9 @@ def table(result: dict[str, Any]) -> str:
         sev = " / ".join(_pct(s["by_severity"][k]["sensitivity"])
                          for k in ("mild", "moderate", "marked"))
         agree = s.get("int8_vs_float")
-        agree_text = (f"{_pct(agree['decision_agreement'])} (r = {agree['error_correlation']:.3f})"
-                      if agree else "–")
+        agree_text = (f"{_pct(agree['take_decision_agreement'])} of takes, "
+                      f"{_pct(agree['decision_agreement'])} of hands "
+                      f"(r = {agree['error_correlation']:.3f})" if agree else "–")
         auc = "–" if s["auc"] is None else f"{s['auc']:.2f}"
         lines.append(f"| {task} | {_pct(s['sensitivity'])} | {_pct(s['specificity'])} | "
                      f"{_pct(s['specificity_hands'])} | {_pct(s['sensitivity_affected_hand'])} | "
