@@ -59,7 +59,7 @@ def main() -> int:
 
     import tensorflow as tf
 
-    from device.kinematics.prepare import prepare
+    from device.kinematics.prepare import Settings, prepare
     from device.screening import models as models_mod
     from device.screening.score import score_take
 
@@ -67,7 +67,9 @@ def main() -> int:
     tf.config.threading.set_inter_op_parallelism_threads(1)
     models = models_mod.load(args.models)
     takes = [takefile.read(f) for f in files]
-    hands = [h.data for t in takes for h in prepare(t).hands.values() if h.data is not None]
+    as_trained = Settings(representation=models.tasks[args.task].preprocessing)
+    hands = [h.data for t in takes for h in prepare(t, as_trained).hands.values()
+             if h.data is not None]
     entry = models.card["tasks"][str(args.task)]
     keras_model = tf.keras.models.load_model(args.models / entry["float_file"])
     runner = models.tasks[args.task].run()
