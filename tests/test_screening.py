@@ -1,6 +1,7 @@
 """Training, int8 export, model card, scoring and evaluation, on a tiny cohort."""
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -164,6 +165,21 @@ def test_evaluate_json_table(trained):
     assert 0.0 <= task["int8_vs_float"]["decision_agreement"] <= 1.0
     assert task["int8_vs_float"]["takes"] == task["n_healthy_takes"] + task["n_dystonic_takes"]
     assert 0.0 <= task["int8_vs_float"]["take_decision_agreement"] <= 1.0
+
+
+def test_repeated_splits_refuse_models_of_mixed_preprocessing(trained, tmp_path):
+    """Repeated splits retrain every task one way; models trained two ways are named."""
+    cohort, out = trained
+    mixed = tmp_path / "mixed"
+    shutil.copytree(out, mixed)
+    card = json.loads((mixed / "model_card.json").read_text())
+    card["tasks"]["9"] = dict(card["tasks"][str(TASK)], preprocessing="kinematics/1")
+    (mixed / "model_card.json").write_text(json.dumps(card))
+    result = subprocess.run(
+        [sys.executable, "-m", "model_export", "evaluate", "--cohort", str(cohort),
+         "--models", str(mixed), "--repeats", "1"], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert f"these models use kinematics/1, {PREPROCESSING_VERSION}" in result.stderr
 
 
 def test_evaluate_with_another_preprocessing_says_so(trained):
