@@ -30,6 +30,13 @@ def test_take_check(tmp_path, capsys):
     assert main(["take", "check", str(good)]) == 0
     out = capsys.readouterr().out
     assert "left: ok" in out and "right: ok" in out
+    take = make_take()
+    take.keys = take.keys[take.keys[:, 0] > 56]  # the right hand's keys only
+    right_only = takefile.write(tmp_path / "P1_t1b.take.npz", take)
+    assert main(["take", "check", str(right_only)]) == 0
+    out = capsys.readouterr().out
+    assert "left: cannot be scored: the key data has no keystroke of the left hand" in out
+    assert f"right: ok, plays {take.keys[0, 1]:.2f}-" in out
     bad = tmp_path / "bad.take.npz"
     bad.write_bytes(b"junk")
     assert main(["take", "check", str(good), str(bad)]) == 2

@@ -51,5 +51,7 @@ def check_takes(args: argparse.Namespace, context: Any) -> int:
             if hand.data is None:
                 print(f"  {hand.hand}: cannot be scored: {hand.reason}")
             else:
-                print(f"  {hand.hand}: ok, {hand.n_frames} frames, {hand.n_filled} filled in")
+                first, last = hand.window or prepared.window
+                print(f"  {hand.hand}: ok, plays {first:.2f}-{last:.2f} s, {hand.n_frames} "
+                      f"frames, {hand.n_filled} filled in")
     return 0
