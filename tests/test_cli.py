@@ -1,6 +1,8 @@
 import subprocess
 import sys
 
+import numpy as np
+
 from device import takefile
 from device.cli import main
 from tests.helpers import make_take
@@ -31,12 +33,13 @@ def test_take_check(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "left: ok" in out and "right: ok" in out
     take = make_take()
-    take.keys = take.keys[take.keys[:, 0] > 56]  # the right hand's keys only
-    right_only = takefile.write(tmp_path / "P1_t1b.take.npz", take)
-    assert main(["take", "check", str(right_only)]) == 0
+    t = take.t
+    take.keys = np.array([[60.0, t[20], t[200], 0.5], [52.0, t[30], t[120], 0.5]])
+    own = takefile.write(tmp_path / "P1_t1b.take.npz", take)
+    assert main(["take", "check", str(own)]) == 0
     out = capsys.readouterr().out
-    assert "left: cannot be scored: the key data has no keystroke of the left hand" in out
-    assert f"right: ok, plays {take.keys[0, 1]:.2f}-" in out
+    assert f"left: ok, plays {t[30]:.2f}-{t[120]:.2f} s" in out
+    assert f"right: ok, plays {t[20]:.2f}-{t[200]:.2f} s" in out
     bad = tmp_path / "bad.take.npz"
     bad.write_bytes(b"junk")
     assert main(["take", "check", str(good), str(bad)]) == 2

@@ -249,13 +249,16 @@ def test_each_hand_is_trimmed_to_its_own_keystrokes():
     assert not np.allclose(union.hands["left"].data, prepared.hands["left"].data)
 
 
-def test_a_hand_without_keystrokes_is_refused_and_the_other_prepared():
-    take = make_take()
-    take.keys = take.keys[take.keys[:, 0] > 56]
+def test_a_hand_without_keystrokes_on_its_side_falls_back_to_all_keys():
+    """Key data from another set-up, or a hand the key sensor missed: that hand is trimmed as
+    the paper trims both, the other by its own keys."""
+    take = make_take(n_frames=300)
+    t = take.t
+    take.keys = _keys([(60, t[20], t[200]), (64, t[40], t[250])])
     prepared = prepare(take)
-    assert prepared.hands["left"].data is None
-    assert "no keystroke of the left hand" in prepared.hands["left"].reason
-    assert prepared.hands["right"].data is not None
+    assert prepared.hands["left"].window == (t[20], t[250])
+    assert prepared.hands["right"].window == (t[20], t[250])
+    assert prepared.hands["left"].data is not None
 
 
 def test_a_hand_with_too_few_frames_is_refused_and_the_other_prepared():

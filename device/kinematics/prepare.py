@@ -69,13 +69,14 @@ def represent(hand: np.ndarray, name: str, image_size: tuple[int, int],
     return normalise(pixels)
 
 
-def windows(take: Take, settings: Settings) -> tuple[dict[str, tuple[float, float] | None], str]:
-    """Each hand's trimming window (None: that hand played no key) and what they came from.
+def windows(take: Take, settings: Settings) -> tuple[dict[str, tuple[float, float]], str]:
+    """Each hand's trimming window and what the windows came from.
 
     ``kinematics/2`` trims each hand to its own keystrokes, so a hand is not judged on what
-    it does while the other hand is still playing; the older representations trim both
-    hands to both hands' keys, as the source study does. A take without any key data is
-    trimmed by the motion of both hands.
+    it does while the other hand is still playing; a hand with no keystroke on its side of
+    the keyboard (key data from another set-up, a hand the key sensor missed) falls back to
+    the window of all keys. The older representations trim both hands to all keys, as the
+    source study does. A take without any key data is trimmed by the motion of both hands.
     """
     window = key_window(take.keys)
     if window is None:
@@ -84,15 +85,15 @@ def windows(take: Take, settings: Settings) -> tuple[dict[str, tuple[float, floa
     if settings.representation != PREPROCESSING_VERSION:
         return dict.fromkeys(HANDS, window), "keys"
     pivot = load_protocol().mirror_pivot / 2
-    return {name: key_window(hand_keys(take.keys, name, pivot)) for name in HANDS}, "keys"
+    return {name: key_window(hand_keys(take.keys, name, pivot)) or window
+            for name in HANDS}, "keys"
 
 
 def prepare(take: Take, settings: Settings = DEFAULT_SETTINGS) -> PreparedTake:
     """Trim, split, fill, mirror, normalise, resample. Raises TakeUnusableError for the whole take;
     a hand that cannot be used gets its reason and the other hand is still prepared."""
     by_hand, trimmed_by = windows(take, settings)
-    found = [w for w in by_hand.values() if w is not None]
-    window = (min(w[0] for w in found), max(w[1] for w in found))
+    window = (min(w[0] for w in by_hand.values()), max(w[1] for w in by_hand.values()))
     n = int(trim_mask(take.t, window).sum())
     if n < MIN_FRAMES:
         raise TakeUnusableError(
@@ -102,10 +103,6 @@ def prepare(take: Take, settings: Settings = DEFAULT_SETTINGS) -> PreparedTake:
     hands = {}
     for name in HANDS:
         own = by_hand[name]
-        if own is None:
-            hands[name] = PreparedHand(name, None, f"the key data has no keystroke of the "
-                                       f"{name} hand, so its playing cannot be located")
-            continue
         mask = trim_mask(take.t, own)
         n = int(mask.sum())
         try:
