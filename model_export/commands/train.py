@@ -45,6 +45,9 @@ def add_parsers(subparsers: Any) -> None:
     p.add_argument("--keep-other-tasks", action="store_true",
                    help="keep the models of tasks not named in --tasks that --out already "
                         "holds (trained on the same cohort), so the card lists them all")
+    p.add_argument("--int8-epochs", type=int, default=20,
+                   help="after convergence, epochs of fine-tuning with the kernels on the "
+                        "int8 grid, so the int8 export decides as the float model (0: none)")
     p.add_argument("--width", type=int, default=Architecture.width)
     p.add_argument("--code-channels", type=int, default=Architecture.code_channels)
     p.set_defaults(func=run)
@@ -64,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     config = TrainConfig(arch=Architecture(args.width, args.code_channels),
                          max_epochs=args.max_epochs, patience=args.patience,
-                         augment_copies=args.augment_copies)
+                         augment_copies=args.augment_copies, int8_epochs=args.int8_epochs)
     try:
         card = train_all(cohort, args.out, args.tasks, config, args.seed, args.score,
                          keep_other_tasks=args.keep_other_tasks)

@@ -22,9 +22,15 @@ from device.screening.explain import finger_time_error
 from device.screening.models import CARD_FILE, CARD_FORMAT
 from device.screening.runtime import TfliteModel
 from device.screening.statistic import FOCAL, finger_peaks, hand_score, smoothing_of
+from model_export.screening.architecture import Architecture
 from model_export.screening.cohort import Cohort, CohortError, HandSample, split_participants
 from model_export.screening.export import to_int8_tflite
-from model_export.screening.train import TrainConfig, train
+from model_export.screening.train import (
+    TrainConfig,
+    reconstruction_errors,
+    train,
+    tune_for_int8,
+)
 
 log = logging.getLogger(__name__)
 FLOAT_DIR = "float"
@@ -59,24 +65,27 @@ def healthy_ids(cohort: Cohort, samples: list[HandSample]) -> list[str]:
     return sorted({s.participant for s in samples if cohort.group_of(s.participant) == "healthy"})
 
 
-def train_task(cohort: Cohort, task: int, out: Path, config: TrainConfig, seed: int,
-               score: str = FOCAL) -> dict[str, Any]:
+def split_hands(cohort: Cohort, task: int, train_ids: list[str], val_ids: list[str]
+                ) -> tuple[np.ndarray, np.ndarray]:
     samples = cohort.samples.get(task, [])
-    ids = healthy_ids(cohort, samples)
-    if len(ids) < 2:
-        raise CohortError(f"task {task}: needs healthy takes of at least 2 participants, "
-                          f"has {len(ids)}")
-    train_ids, val_ids = split_participants(ids, np.random.default_rng(seed + task))
-    x_train = np.stack([s.data for s in samples if s.participant in train_ids])
-    x_val = np.stack([s.data for s in samples if s.participant in val_ids])
-    log.info("task %d: %d training hands (%d people), %d validation hands (%d people)",
-             task, len(x_train), len(train_ids), len(x_val), len(val_ids))
-    result = train(x_train, x_val, config, seed=seed + task)
+    x_train = [s.data for s in samples if s.participant in train_ids]
+    x_val = [s.data for s in samples if s.participant in val_ids]
+    if not x_train or not x_val:
+        raise CohortError(f"task {task}: the cohort has no takes of the model's training or "
+                          "validation participants")
+    return np.stack(x_train), np.stack(x_val)
+
+
+def export_task(model: tf.keras.Model, x_train: np.ndarray, x_val: np.ndarray, task: int,
+                out: Path, config: TrainConfig, preprocessing: str, score: str
+                ) -> dict[str, Any]:
+    """Write the int8 and float models of one task and return their card entry's
+    thresholds and errors: normalisers from the training hands, threshold from the
+    held-out validation hands, both from the int8 model's own reconstructions."""
     path = out / model_file(task)
-    write_bytes(path, to_int8_tflite(result.model, config.arch, x_train))
+    write_bytes(path, to_int8_tflite(model, config.arch, x_train))
     (out / FLOAT_DIR).mkdir(exist_ok=True)
-    result.model.save(out / FLOAT_DIR / f"task{task:02d}.keras")
-    # normalisers from the training hands, threshold from the held-out validation hands
+    model.save(out / FLOAT_DIR / f"task{task:02d}.keras")
     train_recon = int8_reconstructions(path, x_train)
     smoothing = smoothing_of(score)
     finger_norm = np.mean([finger_peaks(a, b, smoothing)
@@ -92,7 +101,7 @@ def train_task(cohort: Cohort, task: int, out: Path, config: TrainConfig, seed: 
         "float_file": f"{FLOAT_DIR}/task{task:02d}.keras",
         "input_shape": [1, N_SAMPLES, 21, 3],
         "input_layout": "time, landmark (MediaPipe order), coordinate (x, y, z)",
-        "preprocessing": cohort.settings.representation,
+        "preprocessing": preprocessing,
         "score": score,
         "finger_window_norm": [float(v) for v in finger_norm],
         "threshold": mean + 2.0 * sd,
@@ -104,8 +113,25 @@ def train_task(cohort: Cohort, task: int, out: Path, config: TrainConfig, seed: 
         "validation_finger_error_mean": [float(v) for v in finger_mean],
         "validation_mse_mean": float(mse.mean()),
         "validation_mse_sd": float(mse.std(ddof=1)) if len(mse) > 1 else 0.0,
-        "float_train_error": result.train_error,
-        "float_validation_error": result.validation_error,
+        "float_train_error": float(np.mean(reconstruction_errors(model, x_train))),
+        "float_validation_error": float(np.mean(reconstruction_errors(model, x_val))),
+    }
+
+
+def train_task(cohort: Cohort, task: int, out: Path, config: TrainConfig, seed: int,
+               score: str = FOCAL) -> dict[str, Any]:
+    ids = healthy_ids(cohort, cohort.samples.get(task, []))
+    if len(ids) < 2:
+        raise CohortError(f"task {task}: needs healthy takes of at least 2 participants, "
+                          f"has {len(ids)}")
+    train_ids, val_ids = split_participants(ids, np.random.default_rng(seed + task))
+    x_train, x_val = split_hands(cohort, task, train_ids, val_ids)
+    log.info("task %d: %d training hands (%d people), %d validation hands (%d people)",
+             task, len(x_train), len(train_ids), len(x_val), len(val_ids))
+    result = train(x_train, x_val, config, seed=seed + task)
+    entry = export_task(result.model, x_train, x_val, task, out, config,
+                        cohort.settings.representation, score)
+    return entry | {
         "epochs": result.epochs,
         "best_epoch": result.best_epoch,
         "stopped_by": result.stopped_by,
@@ -125,7 +151,15 @@ def training_settings(config: TrainConfig) -> dict[str, Any]:
             "augmentation": {"kinds": ["rotate", "scale", "both"],
                              "copies_per_epoch": config.augment_copies,
                              "max_angle_deg": config.max_angle_deg,
-                             "max_scale": config.max_scale}}
+                             "max_scale": config.max_scale},
+            "int8_fine_tuning": int8_settings(config)}
+
+
+def int8_settings(config: TrainConfig) -> dict[str, Any]:
+    return {"epochs": config.int8_epochs, "learning_rate": config.int8_learning_rate,
+            "method": "kernels rounded to the per-channel int8 grid in the forward pass "
+                      "(straight-through gradient), then set onto it "
+                      "(model_export/screening/int8_fit.py)"}
 
 
 def kept_entries(out: Path, prov: dict[str, Any], retrained: list[int]) -> dict[str, Any]:
@@ -166,6 +200,12 @@ def train_all(cohort: Cohort, out: Path, tasks: list[int], config: TrainConfig,
             "training": training_settings(config), "architecture": architecture,
             "split_seed": seed,
             "trained": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+    return write_card(out, entries, prov, seed, architecture, training_settings(config))
+
+
+def write_card(out: Path, entries: dict[str, Any], prov: dict[str, Any], seed: int,
+               architecture: dict[str, Any], training: dict[str, Any]) -> dict[str, Any]:
+    """The model card (contract 3) of every task in ``entries``; its id hashes the models."""
     entries = dict(sorted(entries.items(), key=lambda item: int(item[0])))
     digest = hashlib.sha256()
     for key in entries:
@@ -181,10 +221,64 @@ def train_all(cohort: Cohort, out: Path, tasks: list[int], config: TrainConfig,
         "split": "random 80/20 by participant over healthy participants",
         "split_seed": seed,
         "architecture": architecture,
-        "training": training_settings(config),
+        "training": training,
         "software": {"dystonia_box": box_version, "tensorflow": tf.__version__,
                      "python": platform.python_version()},
         "tasks": entries,
     }
     write_bytes(out / CARD_FILE, (json.dumps(card, indent=2) + "\n").encode())
     return card
+
+
+def tune_all_for_int8(cohort: Cohort, out: Path, tasks: list[int], epochs: int,
+                      learning_rate: float) -> dict[str, Any]:
+    """Fine-tune the float models of ``tasks`` in the training output ``out`` for int8 (on
+    the same training hands, with the same augmentation) and export them again: new int8
+    files, thresholds and card id; the other tasks' models stay as they are."""
+    card_path = out / CARD_FILE
+    if not card_path.exists():
+        raise CohortError(f"{out}: no {CARD_FILE}; give the directory `train --out` wrote")
+    old = json.loads(card_path.read_text(encoding="utf-8"))
+    missing = [t for t in tasks if str(t) not in old.get("tasks", {})]
+    if missing:
+        raise CohortError(f"{out}: has no model of task {', '.join(map(str, missing))}")
+    prov = provenance(cohort)
+    if any(old.get("provenance", {}).get(k) != prov[k] for k in ("data", "generator", "seeds")):
+        raise CohortError(f"{cohort.root}: not the cohort these models were trained on "
+                          f"({old.get('provenance', {}).get('cohort')}, seeds "
+                          f"{old.get('provenance', {}).get('seeds')})")
+    entries = kept_entries(out, prov, tasks)
+    for task in tasks:
+        entry = old["tasks"][str(task)]
+        float_path = out / entry.get("float_file", "")
+        if not float_path.is_file():
+            raise CohortError(f"{out}: task {task} has no float model ({entry.get('float_file')})"
+                              "; the training output keeps it, device/models does not")
+        if entry["preprocessing"] != cohort.settings.representation:
+            raise CohortError(f"task {task}: the model was trained on {entry['preprocessing']} "
+                              f"hands, the cohort was prepared as {cohort.settings.representation}")
+        training = entry.get("training") or old["training"]
+        arch = entry.get("architecture") or old["architecture"]
+        augmentation = training["augmentation"]
+        config = TrainConfig(
+            arch=Architecture(int(arch["width"]), int(arch["code_channels"])),
+            augment_copies=int(augmentation["copies_per_epoch"]),
+            max_angle_deg=float(augmentation["max_angle_deg"]),
+            max_scale=float(augmentation["max_scale"]),
+            int8_epochs=epochs, int8_learning_rate=learning_rate)
+        x_train, x_val = split_hands(cohort, task, entry["train_participants"],
+                                     entry["validation_participants"])
+        seed = int(entry.get("split_seed", old.get("split_seed", 0))) + task
+        model = tf.keras.models.load_model(float_path)
+        tuned = tune_for_int8(model, x_train, config, np.random.default_rng(seed))
+        exported = export_task(tuned, x_train, x_val, task, out, config,
+                               entry["preprocessing"], entry["score"])
+        entries[str(task)] = entry | exported | {
+            "training": training | {"int8_fine_tuning": int8_settings(config)},
+            "architecture": arch,
+            "split_seed": entry.get("split_seed", old.get("split_seed")),
+            "trained": entry.get("trained", old.get("created")),
+            "int8_tuned": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+    config = TrainConfig(int8_epochs=epochs, int8_learning_rate=learning_rate)
+    return write_card(out, entries, prov, int(old.get("split_seed", 0)), old["architecture"],
+                      old["training"] | {"int8_fine_tuning": int8_settings(config)})

@@ -17,13 +17,11 @@ from model_export.screening.architecture import DEFAULT_ARCHITECTURE, Architectu
 N_LANDMARKS = 21
 
 
-
-
-def build(arch: Architecture = DEFAULT_ARCHITECTURE, batch_size: int | None = None
-          ) -> tf.keras.Model:
-    """The autoencoder; ``batch_size=1`` gives the static shapes the TFLite export needs."""
+def build(arch: Architecture = DEFAULT_ARCHITECTURE, batch_size: int | None = None,
+          conv: type[tf.keras.layers.Conv2D] = tf.keras.layers.Conv2D) -> tf.keras.Model:
+    """The autoencoder; ``batch_size=1`` gives the static shapes the TFLite export needs;
+    ``conv`` another convolution layer of the same weights (int8_fit's rounding one)."""
     w = arch.width
-    conv = tf.keras.layers.Conv2D
     inputs = tf.keras.Input(shape=(N_SAMPLES, N_LANDMARKS, 3), batch_size=batch_size,
                             name="hand")
     # encoder: 128x21 -> 64x21 -> 32x21 -> 16x7 -> 8x7

@@ -4,7 +4,9 @@ Each epoch sees every training hand once as recorded and ``augment_copies`` time
 scaled or both (device.kinematics.augment). The learning rate is halved whenever the
 validation error has not improved by ``min_improvement`` (relative) for ``lr_patience``
 epochs; training stops when it has not improved for ``patience`` epochs — the paper's
-"until the reconstruction error converged" — and the best weights are kept.
+"until the reconstruction error converged" — and the best weights are kept. The model is
+then fine-tuned for ``int8_epochs`` with its kernels on the int8 grid (int8_fit), so that
+the int8 export decides as the float model does.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import tensorflow as tf
 
 from device.kinematics.augment import augment
 from model_export.screening.architecture import Architecture
+from model_export.screening.int8_fit import fine_tune_for_int8
 from model_export.screening.model import build
 
 log = logging.getLogger(__name__)
@@ -36,13 +39,15 @@ class TrainConfig:
     augment_copies: int = 3
     max_angle_deg: float = 10.0
     max_scale: float = 0.1
+    int8_epochs: int = 20  # fine-tuning with int8-rounded kernels after convergence (0: none)
+    int8_learning_rate: float = 1e-4
 
 
 @dataclass
 class TrainResult:
     model: tf.keras.Model
     epochs: int
-    train_error: float  # MSE on the un-augmented training hands, best weights
+    train_error: float  # MSE on the un-augmented training hands: best weights, int8-tuned
     validation_error: float
     history: list[tuple[float, float]] = field(default_factory=list)  # (train, val) per epoch
     seconds: float = 0.0
@@ -64,6 +69,13 @@ def _augmented(x: np.ndarray, rng: np.random.Generator, config: TrainConfig) -> 
             for hand in x
         ]))
     return np.concatenate(copies)
+
+
+def tune_for_int8(model: tf.keras.Model, x_train: np.ndarray, config: TrainConfig,
+                  rng: np.random.Generator) -> tf.keras.Model:
+    """``config.int8_epochs`` epochs of int8-rounded fine-tuning on augmented training hands."""
+    epochs = (_augmented(x_train, rng, config) for _ in range(config.int8_epochs))
+    return fine_tune_for_int8(model, config.arch, epochs, config.int8_learning_rate)
 
 
 def train(x_train: np.ndarray, x_val: np.ndarray, config: TrainConfig, seed: int) -> TrainResult:
@@ -101,6 +113,8 @@ def train(x_train: np.ndarray, x_val: np.ndarray, config: TrainConfig, seed: int
                 optimizer.learning_rate.assign(rate)
                 log.info("epoch %d: learning rate now %.3g", epoch, rate)
     model.set_weights(best_weights)
+    if config.int8_epochs > 0:
+        model = tune_for_int8(model, x_train, config, rng)
     result = TrainResult(
         model=model, epochs=epoch,
         train_error=float(np.mean(reconstruction_errors(model, x_train))),
