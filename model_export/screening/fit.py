@@ -270,6 +270,7 @@ def tune_all_for_int8(cohort: Cohort, out: Path, tasks: list[int], epochs: int,
                                      entry["validation_participants"])
         seed = int(entry.get("split_seed", old.get("split_seed", 0))) + task
         model = tf.keras.models.load_model(float_path)
+        tf.keras.utils.set_random_seed(seed)
         tuned = tune_for_int8(model, x_train, config, np.random.default_rng(seed))
         exported = export_task(tuned, x_train, x_val, task, out, config,
                                entry["preprocessing"], entry["score"])
