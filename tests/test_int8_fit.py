@@ -127,4 +127,4 @@ def test_tune_int8_errors_name_what_is_wrong(trained, tmp_path, capsys):
     assert "has no model of task 5" in capsys.readouterr().err
     other = write_cohort(tmp_path / "other", healthy=4, dystonic=0, task=TASK, seed=9)
     assert main(["tune-int8", "--cohort", str(other), "--models", str(models)]) == 2
-    assert "not the cohort these models were trained on" in capsys.readouterr().err
+    assert "not the cohort the task 4 model was trained on" in capsys.readouterr().err

@@ -290,7 +290,8 @@ def test_shipped_models_score_out_of_the_box():
 
 def test_retraining_some_tasks_keeps_the_others_in_the_card(tmp_path, trained):
     """--keep-other-tasks: the card lists the retrained task and the kept one, each with the
-    training it was made with; models from other data are refused."""
+    training and the data it was made with; retrained on another cohort, each task keeps
+    its own provenance and the card's lists both."""
     import shutil
 
     from model_export.cli import main
@@ -313,7 +314,56 @@ def test_retraining_some_tasks_keeps_the_others_in_the_card(tmp_path, trained):
     assert merged["tasks"]["5"]["trained"] == card["created"]
     assert merged["model_id"] != card["model_id"]
     assert sorted(models_mod.load(out).tasks) == [TASK, 5]
+    assert merged["tasks"]["5"]["provenance"]["seeds"] == [3]
     other = write_cohort(tmp_path / "other", healthy=4, dystonic=0, task=TASK, seed=9)
     assert main(["train", "--cohort", str(other), "--out", str(out), "--tasks", str(TASK),
                  "--max-epochs", "1", "--width", "4", "--code-channels", "2",
-                 "--keep-other-tasks"]) == 2
+                 "--int8-epochs", "0", "--keep-other-tasks"]) == 0
+    mixed = json.loads((out / "model_card.json").read_text())
+    assert mixed["tasks"][str(TASK)]["provenance"]["seeds"] == [9]
+    assert mixed["tasks"][str(TASK)]["training"]["int8_fine_tuning"]["epochs"] == 0
+    assert mixed["tasks"]["5"]["provenance"]["seeds"] == [3]
+    assert mixed["provenance"]["seeds"] == [3, 9] and mixed["provenance"]["data"] == "synthetic"
+    assert mixed["provenance"]["cohort"] == "cohort, other"
+    assert not mixed["clinical_use"]
+
+
+def test_merge_puts_some_tasks_from_another_directory_with_their_entries(tmp_path, trained):
+    """merge: the task's model, float model and card entry (its own provenance) come over;
+    the models already there stay; evaluation leaves out the training people only of the
+    tasks trained on the cohort evaluated."""
+    import shutil
+
+    from model_export.cli import main
+
+    cohort, models = trained
+    into = tmp_path / "into"
+    shutil.copytree(models, into)
+    card = json.loads((into / "model_card.json").read_text())
+    card["tasks"]["5"] = dict(card["tasks"][str(TASK)], file="task05.tflite")
+    shutil.copy(into / card["tasks"][str(TASK)]["file"], into / "task05.tflite")
+    (into / "model_card.json").write_text(json.dumps(card))
+    other = write_cohort(tmp_path / "other", healthy=4, dystonic=0, task=TASK, seed=9)
+    source = tmp_path / "source"
+    assert main(["train", "--cohort", str(other), "--out", str(source), "--tasks", str(TASK),
+                 "--max-epochs", "1", "--width", "4", "--code-channels", "2",
+                 "--int8-epochs", "1"]) == 0
+    assert main(["merge", "--from", str(source), "--into", str(into)]) == 0
+    merged = json.loads((into / "model_card.json").read_text())
+    src = json.loads((source / "model_card.json").read_text())
+    assert merged["tasks"][str(TASK)]["provenance"]["seeds"] == [9]
+    assert merged["tasks"][str(TASK)]["threshold"] == src["tasks"][str(TASK)]["threshold"]
+    assert merged["tasks"]["5"]["provenance"]["seeds"] == [3]
+    assert merged["provenance"]["seeds"] == [3, 9]
+    assert (into / "task04.tflite").read_bytes() == (source / "task04.tflite").read_bytes()
+    assert (into / "float" / "task04.keras").read_bytes() == \
+        (source / "float" / "task04.keras").read_bytes()
+    assert sorted(models_mod.load(into).tasks) == [TASK, 5]
+    from model_export.screening.cohort import load
+    from model_export.screening.evaluate import held_out
+
+    assert held_out(load(cohort, {TASK, 5}), merged) == \
+        "training participants excluded for task 5"
+    assert main(["merge", "--from", str(source), "--into", str(source)]) == 2
+    assert main(["merge", "--from", str(source), "--into", str(into), "--tasks", "7"]) == 2
+    assert main(["merge", "--from", str(tmp_path), "--into", str(into)]) == 2

@@ -28,10 +28,10 @@ from model_export.screening.train import TrainConfig
 log = logging.getLogger(__name__)
 
 
-def same_cohort(cohort: Cohort, card: dict[str, Any]) -> bool:
-    """Whether the models were trained on this cohort, so its training people must be left
-    out of the specificity."""
-    prov, trained = provenance(cohort), card.get("provenance", {})
+def same_cohort(cohort: Cohort, provenance_of_model: dict[str, Any]) -> bool:
+    """Whether a model was trained on this cohort, so its training people must be left out
+    of the specificity."""
+    prov, trained = provenance(cohort), provenance_of_model
     if prov["seeds"]:
         return prov["seeds"] == trained.get("seeds") and prov["generator"] == trained.get(
             "generator")
@@ -46,8 +46,8 @@ def _participant(cohort: Cohort, pid: str) -> tuple[str, float, str]:
 def score_cohort(cohort: Cohort, models: models_mod.ModelSet) -> dict[int, list[TakeRecord]]:
     """Every take of the cohort scored by the box's own scoring path."""
     exclude: dict[int, set[str]] = {}
-    if same_cohort(cohort, models.card):
-        for task, entry in models.card["tasks"].items():
+    for task, entry in models.card["tasks"].items():
+        if same_cohort(cohort, entry.get("provenance", models.card.get("provenance", {}))):
             exclude[int(task)] = set(entry.get("train_participants", []))
     records: dict[int, list[TakeRecord]] = {}
     for file in cohort.takes:
@@ -107,6 +107,16 @@ def float_agreement(models: models_mod.ModelSet, records: list[TakeRecord], task
     }
 
 
+def held_out(cohort: Cohort, card: dict[str, Any]) -> str:
+    trained_here = [t for t, e in card["tasks"].items()
+                    if same_cohort(cohort, e.get("provenance", card.get("provenance", {})))]
+    if not trained_here:
+        return "cohort not used in training"
+    if len(trained_here) == len(card["tasks"]):
+        return "training participants excluded"
+    return f"training participants excluded for task {', '.join(sorted(trained_here, key=int))}"
+
+
 def evaluate_models(cohort: Cohort, models: models_mod.ModelSet, with_float: bool
                     ) -> dict[str, Any]:
     records = score_cohort(cohort, models)
@@ -119,8 +129,7 @@ def evaluate_models(cohort: Cohort, models: models_mod.ModelSet, with_float: boo
         tasks[str(task)] = summary
     return {"cohort": str(cohort.root), "models": models.id,
             "models_trained_on": models.trained_on,
-            "held_out": "training participants excluded" if same_cohort(cohort, models.card)
-            else "cohort not used in training", "tasks": tasks}
+            "held_out": held_out(cohort, models.card), "tasks": tasks}
 
 
 def evaluate_repeated(cohort: Cohort, tasks: list[int], repeats: int, config: TrainConfig,

@@ -162,27 +162,45 @@ def int8_settings(config: TrainConfig) -> dict[str, Any]:
                       "(model_export/screening/int8_fit.py)"}
 
 
-def kept_entries(out: Path, prov: dict[str, Any], retrained: list[int]) -> dict[str, Any]:
-    """The card entries in ``out`` of tasks not retrained now, each with the training and
-    architecture it was made with; the data must come from the same cohort."""
+def completed(entry: dict[str, Any], card: dict[str, Any]) -> dict[str, Any]:
+    """A card entry with the provenance, training, architecture, split seed and date it was
+    made with, taken from its card where the entry (from older cards) does not say."""
+    out = dict(entry)
+    out.setdefault("provenance", card.get("provenance"))
+    out.setdefault("training", card.get("training"))
+    out.setdefault("architecture", card.get("architecture"))
+    out.setdefault("split_seed", card.get("split_seed"))
+    out.setdefault("trained", card.get("created"))
+    return out
+
+
+def kept_entries(out: Path, retrained: list[int]) -> dict[str, Any]:
+    """The card entries in ``out`` of tasks not retrained now, each complete (each task
+    keeps the provenance of the data it was trained on)."""
     card_path = out / CARD_FILE
     if not card_path.exists():
         return {}
     old = json.loads(card_path.read_text(encoding="utf-8"))
-    same = ("data", "generator", "seeds")
-    if any(old.get("provenance", {}).get(k) != prov[k] for k in same):
-        raise CohortError(f"{card_path}: its models were trained on other data "
-                          f"({old.get('provenance')}); retrain every task or use a new --out")
-    kept = {}
-    for key, entry in old.get("tasks", {}).items():
-        if int(key) in retrained:
-            continue
-        entry.setdefault("training", old.get("training"))
-        entry.setdefault("architecture", old.get("architecture"))
-        entry.setdefault("split_seed", old.get("split_seed"))
-        entry.setdefault("trained", old.get("created"))
-        kept[key] = entry
-    return kept
+    return {key: completed(entry, old) for key, entry in old.get("tasks", {}).items()
+            if int(key) not in retrained}
+
+
+def combined_provenance(entries: dict[str, Any]) -> dict[str, Any]:
+    """The card's provenance: every task's data together (``mixed`` when synthetic and
+    recorded models share a card)."""
+    provs = [e["provenance"] for e in entries.values()]
+    kinds = {p["data"] for p in provs}
+    return {
+        "data": kinds.pop() if len(kinds) == 1 else "mixed",
+        "sources": sorted({s for p in provs for s in p["sources"]}),
+        "generator": sorted({g for p in provs for g in p["generator"]}),
+        "seeds": sorted({v for p in provs for v in p["seeds"]}),
+        "cohort": ", ".join(sorted({p["cohort"] for p in provs})),
+    }
+
+
+def same_data(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    return all(a.get(k) == b.get(k) for k in ("data", "generator", "seeds"))
 
 
 def train_all(cohort: Cohort, out: Path, tasks: list[int], config: TrainConfig,
@@ -191,22 +209,24 @@ def train_all(cohort: Cohort, out: Path, tasks: list[int], config: TrainConfig,
     of other tasks already in ``out`` stay and keep their card entries."""
     out.mkdir(parents=True, exist_ok=True)
     prov = provenance(cohort)
-    entries = kept_entries(out, prov, tasks) if keep_other_tasks else {}
+    entries = kept_entries(out, tasks) if keep_other_tasks else {}
     architecture = {"kind": "convolutional autoencoder, 7 + 7 conv layers",
                     **config.arch.as_dict()}
     for task in tasks:
         entry = train_task(cohort, task, out, config, seed, score)
         entries[str(task)] = entry | {
-            "training": training_settings(config), "architecture": architecture,
-            "split_seed": seed,
+            "provenance": prov, "training": training_settings(config),
+            "architecture": architecture, "split_seed": seed,
             "trained": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
-    return write_card(out, entries, prov, seed, architecture, training_settings(config))
+    return write_card(out, entries, seed, architecture, training_settings(config))
 
 
-def write_card(out: Path, entries: dict[str, Any], prov: dict[str, Any], seed: int,
-               architecture: dict[str, Any], training: dict[str, Any]) -> dict[str, Any]:
-    """The model card (contract 3) of every task in ``entries``; its id hashes the models."""
+def write_card(out: Path, entries: dict[str, Any], seed: int, architecture: dict[str, Any],
+               training: dict[str, Any]) -> dict[str, Any]:
+    """The model card (contract 3) of every task in ``entries`` (each with its own
+    provenance and training); its id hashes the models."""
     entries = dict(sorted(entries.items(), key=lambda item: int(item[0])))
+    prov = combined_provenance(entries)
     digest = hashlib.sha256()
     for key in entries:
         digest.update((out / model_file(int(key))).read_bytes())
@@ -243,13 +263,13 @@ def tune_all_for_int8(cohort: Cohort, out: Path, tasks: list[int], epochs: int,
     if missing:
         raise CohortError(f"{out}: has no model of task {', '.join(map(str, missing))}")
     prov = provenance(cohort)
-    if any(old.get("provenance", {}).get(k) != prov[k] for k in ("data", "generator", "seeds")):
-        raise CohortError(f"{cohort.root}: not the cohort these models were trained on "
-                          f"({old.get('provenance', {}).get('cohort')}, seeds "
-                          f"{old.get('provenance', {}).get('seeds')})")
-    entries = kept_entries(out, prov, tasks)
+    entries = kept_entries(out, tasks)
     for task in tasks:
-        entry = old["tasks"][str(task)]
+        entry = completed(old["tasks"][str(task)], old)
+        if not same_data(entry["provenance"], prov):
+            raise CohortError(f"{cohort.root}: not the cohort the task {task} model was trained "
+                              f"on ({entry['provenance'].get('cohort')}, seeds "
+                              f"{entry['provenance'].get('seeds')})")
         float_path = out / entry.get("float_file", "")
         if not float_path.is_file():
             raise CohortError(f"{out}: task {task} has no float model ({entry.get('float_file')})"
@@ -257,8 +277,7 @@ def tune_all_for_int8(cohort: Cohort, out: Path, tasks: list[int], epochs: int,
         if entry["preprocessing"] != cohort.settings.representation:
             raise CohortError(f"task {task}: the model was trained on {entry['preprocessing']} "
                               f"hands, the cohort was prepared as {cohort.settings.representation}")
-        training = entry.get("training") or old["training"]
-        arch = entry.get("architecture") or old["architecture"]
+        training, arch = entry["training"], entry["architecture"]
         augmentation = training["augmentation"]
         config = TrainConfig(
             arch=Architecture(int(arch["width"]), int(arch["code_channels"])),
@@ -268,7 +287,7 @@ def tune_all_for_int8(cohort: Cohort, out: Path, tasks: list[int], epochs: int,
             int8_epochs=epochs, int8_learning_rate=learning_rate)
         x_train, x_val = split_hands(cohort, task, entry["train_participants"],
                                      entry["validation_participants"])
-        seed = int(entry.get("split_seed", old.get("split_seed", 0))) + task
+        seed = int(entry["split_seed"] or 0) + task
         model = tf.keras.models.load_model(float_path)
         tf.keras.utils.set_random_seed(seed)
         tuned = tune_for_int8(model, x_train, config, np.random.default_rng(seed))
@@ -276,10 +295,39 @@ def tune_all_for_int8(cohort: Cohort, out: Path, tasks: list[int], epochs: int,
                                entry["preprocessing"], entry["score"])
         entries[str(task)] = entry | exported | {
             "training": training | {"int8_fine_tuning": int8_settings(config)},
-            "architecture": arch,
-            "split_seed": entry.get("split_seed", old.get("split_seed")),
-            "trained": entry.get("trained", old.get("created")),
             "int8_tuned": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
     config = TrainConfig(int8_epochs=epochs, int8_learning_rate=learning_rate)
-    return write_card(out, entries, prov, int(old.get("split_seed", 0)), old["architecture"],
+    return write_card(out, entries, int(old.get("split_seed") or 0), old["architecture"],
                       old["training"] | {"int8_fine_tuning": int8_settings(config)})
+
+
+def merge_tasks(into: Path, source: Path, tasks: list[int] | None) -> dict[str, Any]:
+    """Copy the models of ``tasks`` (default: all of them) from the model directory
+    ``source`` into ``into``, each with its card entry (its own provenance, training and
+    threshold); the models ``into`` holds of other tasks stay. The card is written last."""
+    if into.resolve() == source.resolve():
+        raise CohortError("--from and --into are the same directory")
+    src_path = source / CARD_FILE
+    if not src_path.is_file():
+        raise CohortError(f"{source}: no {CARD_FILE}; not a model directory")
+    src = json.loads(src_path.read_text(encoding="utf-8"))
+    tasks = tasks or sorted(int(t) for t in src.get("tasks", {}))
+    missing = [t for t in tasks if str(t) not in src.get("tasks", {})]
+    if missing:
+        raise CohortError(f"{source}: has no model of task {', '.join(map(str, missing))}")
+    into_card = into / CARD_FILE
+    base = json.loads(into_card.read_text(encoding="utf-8")) if into_card.is_file() else src
+    entries = kept_entries(into, tasks)
+    into.mkdir(parents=True, exist_ok=True)
+    for task in tasks:
+        entry = completed(src["tasks"][str(task)], src)
+        write_bytes(into / model_file(task), (source / entry["file"]).read_bytes())
+        entry["file"] = model_file(task)
+        float_src = source / str(entry.get("float_file", ""))
+        if entry.get("float_file") and float_src.is_file():
+            (into / FLOAT_DIR).mkdir(exist_ok=True)
+            write_bytes(into / FLOAT_DIR / f"task{task:02d}.keras", float_src.read_bytes())
+            entry["float_file"] = f"{FLOAT_DIR}/task{task:02d}.keras"
+        entries[str(task)] = entry
+    return write_card(into, entries, int(base.get("split_seed") or 0), base["architecture"],
+                      base["training"])
