@@ -263,20 +263,24 @@ def tune_all_for_int8(cohort: Cohort, out: Path, tasks: list[int], epochs: int,
     if missing:
         raise CohortError(f"{out}: has no model of task {', '.join(map(str, missing))}")
     prov = provenance(cohort)
-    entries = kept_entries(out, tasks)
-    for task in tasks:
-        entry = completed(old["tasks"][str(task)], old)
+    todo = {task: completed(old["tasks"][str(task)], old) for task in tasks}
+    for task, entry in todo.items():  # every task checked before any file is replaced
         if not same_data(entry["provenance"], prov):
             raise CohortError(f"{cohort.root}: not the cohort the task {task} model was trained "
                               f"on ({entry['provenance'].get('cohort')}, seeds "
                               f"{entry['provenance'].get('seeds')})")
-        float_path = out / entry.get("float_file", "")
-        if not float_path.is_file():
+        if not (out / entry.get("float_file", "")).is_file():
             raise CohortError(f"{out}: task {task} has no float model ({entry.get('float_file')})"
                               "; the training output keeps it, device/models does not")
         if entry["preprocessing"] != cohort.settings.representation:
             raise CohortError(f"task {task}: the model was trained on {entry['preprocessing']} "
                               f"hands, the cohort was prepared as {cohort.settings.representation}")
+        split_hands(cohort, task, entry["train_participants"], entry["validation_participants"])
+    entries = kept_entries(out, [])  # all of them; each is replaced once its task is done
+    card_training = old["training"] | {"int8_fine_tuning": int8_settings(
+        TrainConfig(int8_epochs=epochs, int8_learning_rate=learning_rate))}
+    card = old
+    for task, entry in todo.items():
         training, arch = entry["training"], entry["architecture"]
         augmentation = training["augmentation"]
         config = TrainConfig(
@@ -288,7 +292,7 @@ def tune_all_for_int8(cohort: Cohort, out: Path, tasks: list[int], epochs: int,
         x_train, x_val = split_hands(cohort, task, entry["train_participants"],
                                      entry["validation_participants"])
         seed = int(entry["split_seed"] or 0) + task
-        model = tf.keras.models.load_model(float_path)
+        model = tf.keras.models.load_model(out / entry["float_file"])
         tf.keras.utils.set_random_seed(seed)
         tuned = tune_for_int8(model, x_train, config, np.random.default_rng(seed))
         exported = export_task(tuned, x_train, x_val, task, out, config,
@@ -296,9 +300,10 @@ def tune_all_for_int8(cohort: Cohort, out: Path, tasks: list[int], epochs: int,
         entries[str(task)] = entry | exported | {
             "training": training | {"int8_fine_tuning": int8_settings(config)},
             "int8_tuned": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
-    config = TrainConfig(int8_epochs=epochs, int8_learning_rate=learning_rate)
-    return write_card(out, entries, int(old.get("split_seed") or 0), old["architecture"],
-                      old["training"] | {"int8_fine_tuning": int8_settings(config)})
+        # the card after every task, so an interrupted run leaves a card that fits its files
+        card = write_card(out, entries, int(old.get("split_seed") or 0), old["architecture"],
+                          card_training)
+    return card
 
 
 def merge_tasks(into: Path, source: Path, tasks: list[int] | None) -> dict[str, Any]:
@@ -317,17 +322,23 @@ def merge_tasks(into: Path, source: Path, tasks: list[int] | None) -> dict[str, 
         raise CohortError(f"{source}: has no model of task {', '.join(map(str, missing))}")
     into_card = into / CARD_FILE
     base = json.loads(into_card.read_text(encoding="utf-8")) if into_card.is_file() else src
+    todo = {task: completed(src["tasks"][str(task)], src) for task in tasks}
+    absent = [e["file"] for e in todo.values() if not (source / e["file"]).is_file()]
+    if absent:
+        raise CohortError(f"{source}: the card names missing files: {', '.join(absent)}")
     entries = kept_entries(into, tasks)
     into.mkdir(parents=True, exist_ok=True)
-    for task in tasks:
-        entry = completed(src["tasks"][str(task)], src)
+    for task, entry in todo.items():
         write_bytes(into / model_file(task), (source / entry["file"]).read_bytes())
         entry["file"] = model_file(task)
         float_src = source / str(entry.get("float_file", ""))
+        float_dst = into / FLOAT_DIR / f"task{task:02d}.keras"
         if entry.get("float_file") and float_src.is_file():
-            (into / FLOAT_DIR).mkdir(exist_ok=True)
-            write_bytes(into / FLOAT_DIR / f"task{task:02d}.keras", float_src.read_bytes())
+            float_dst.parent.mkdir(exist_ok=True)
+            write_bytes(float_dst, float_src.read_bytes())
             entry["float_file"] = f"{FLOAT_DIR}/task{task:02d}.keras"
+        else:  # never leave another model's float file beside this one
+            float_dst.unlink(missing_ok=True)
         entries[str(task)] = entry
     return write_card(into, entries, int(base.get("split_seed") or 0), base["architecture"],
                       base["training"])
