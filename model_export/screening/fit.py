@@ -77,11 +77,12 @@ def split_hands(cohort: Cohort, task: int, train_ids: list[str], val_ids: list[s
 
 
 def export_task(model: tf.keras.Model, x_train: np.ndarray, x_val: np.ndarray, task: int,
-                out: Path, config: TrainConfig, preprocessing: str, score: str
-                ) -> dict[str, Any]:
+                out: Path, config: TrainConfig, preprocessing: str, score: str,
+                float_errors: tuple[float, float]) -> dict[str, Any]:
     """Write the int8 and float models of one task and return their card entry's
     thresholds and errors: normalisers from the training hands, threshold from the
-    held-out validation hands, both from the int8 model's own reconstructions."""
+    held-out validation hands, both from the int8 model's own reconstructions;
+    ``float_errors`` the float model's MSE on the training and validation hands."""
     path = out / model_file(task)
     write_bytes(path, to_int8_tflite(model, config.arch, x_train))
     (out / FLOAT_DIR).mkdir(exist_ok=True)
@@ -113,8 +114,8 @@ def export_task(model: tf.keras.Model, x_train: np.ndarray, x_val: np.ndarray, t
         "validation_finger_error_mean": [float(v) for v in finger_mean],
         "validation_mse_mean": float(mse.mean()),
         "validation_mse_sd": float(mse.std(ddof=1)) if len(mse) > 1 else 0.0,
-        "float_train_error": float(np.mean(reconstruction_errors(model, x_train))),
-        "float_validation_error": float(np.mean(reconstruction_errors(model, x_val))),
+        "float_train_error": float_errors[0],
+        "float_validation_error": float_errors[1],
     }
 
 
@@ -130,7 +131,8 @@ def train_task(cohort: Cohort, task: int, out: Path, config: TrainConfig, seed: 
              task, len(x_train), len(train_ids), len(x_val), len(val_ids))
     result = train(x_train, x_val, config, seed=seed + task)
     entry = export_task(result.model, x_train, x_val, task, out, config,
-                        cohort.settings.representation, score)
+                        cohort.settings.representation, score,
+                        (result.train_error, result.validation_error))
     return entry | {
         "epochs": result.epochs,
         "best_epoch": result.best_epoch,
@@ -279,7 +281,7 @@ def tune_all_for_int8(cohort: Cohort, out: Path, tasks: list[int], epochs: int,
     entries = kept_entries(out, [])  # all of them; each is replaced once its task is done
     card_training = old["training"] | {"int8_fine_tuning": int8_settings(
         TrainConfig(int8_epochs=epochs, int8_learning_rate=learning_rate))}
-    card = old
+    card = old  # replaced by the card written after each task
     for task, entry in todo.items():
         training, arch = entry["training"], entry["architecture"]
         augmentation = training["augmentation"]
@@ -295,8 +297,10 @@ def tune_all_for_int8(cohort: Cohort, out: Path, tasks: list[int], epochs: int,
         model = tf.keras.models.load_model(out / entry["float_file"])
         tf.keras.utils.set_random_seed(seed)
         tuned = tune_for_int8(model, x_train, config, np.random.default_rng(seed))
+        errors = (float(np.mean(reconstruction_errors(tuned, x_train))),
+                  float(np.mean(reconstruction_errors(tuned, x_val))))
         exported = export_task(tuned, x_train, x_val, task, out, config,
-                               entry["preprocessing"], entry["score"])
+                               entry["preprocessing"], entry["score"], errors)
         entries[str(task)] = entry | exported | {
             "training": training | {"int8_fine_tuning": int8_settings(config)},
             "int8_tuned": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
