@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import replace
 
 import numpy as np
@@ -13,7 +14,7 @@ from device.hardware.emulated_nau7802 import build_force_bus
 from device.hardware.force import ForceCellArray, NAU7802Bank
 from device.hardware.i2c import I2CBus
 from device.hardware.sim_force import SimulatedCells, SimulatedHand
-from device.procedures import force_plan
+from device.procedures import force_plan, simulated_patient
 from device.procedures.force_run import LiveForce, run_force_step, run_force_tests
 from device.procedures.results_store import (
     biomechanics_report,
@@ -89,6 +90,43 @@ def test_sensor_that_drops_out_stops_the_step_keeps_the_samples_and_can_be_repea
     with cells:
         again = run_force_step(cells, replace(step, duration_s=1.2))
     assert again.completed and again.measures[0].measure == "max_force_n"
+
+
+def test_samples_missing_inside_a_step_fail_it_instead_of_giving_a_measure():
+    """The box fell behind for a second mid-step: no maximum from a recording with a hole."""
+    calls = 0
+
+    def clock_that_loses_a_second() -> float:
+        nonlocal calls
+        calls += 1
+        return time.monotonic() + (1.0 if calls > 600 else 0.0)
+
+    hand = SimulatedHand(seed=7)
+    source = SimulatedCells(hand, clock=clock_that_loses_a_second)
+    cells = ForceCellArray(source, [0.0] * 5)
+    step = replace(force_plan.max_steps("right")[1], duration_s=3.0)
+    with cells:
+        outcome = run_force_step(cells, step, perform=SimulatedForcePatient(source),
+                                 clock=clock_that_loses_a_second)
+    assert not outcome.completed and outcome.measures == []
+    assert "1.0 s of force samples are missing" in outcome.message
+    assert "repeat this test" in outcome.message
+    assert outcome.recording is not None and outcome.recording.t[-1] >= 3.0
+
+
+def test_speeded_clock_stands_still_while_the_process_is_stalled(monkeypatch):
+    real = [100.0]
+    monkeypatch.setattr(simulated_patient.time, "monotonic", lambda: real[0])
+    monkeypatch.setattr(simulated_patient.time, "sleep", lambda s: real.__setitem__(0, real[0] + s))
+    clock = SpeededClock(8.0)
+    start = clock.now()
+    real[0] += 0.01  # running normally: 8 times real time
+    assert clock.now() - start == pytest.approx(0.08)
+    real[0] += 3.0  # a stall of 3 s counts as at most MAX_REAL_STEP_S
+    assert clock.now() - start == pytest.approx(0.08 + 8 * SpeededClock.MAX_REAL_STEP_S)
+    before = clock.now()
+    clock.sleep(2.0)  # a sleep still lasts what it asked for
+    assert clock.now() - before == pytest.approx(2.0)
 
 
 def test_cancel_stops_the_step_and_keeps_what_was_recorded():

@@ -4,6 +4,8 @@ A step records every sample from its start (the lead-in shows the resting baseli
 end. If the cells stop answering (an I2C failure, or no sample for `dropout_s`), the step
 stops at once: the samples so far are kept as an interrupted recording, no measure is
 computed from them, and the message says what happened and that the step can be repeated.
+The same holds when samples are missing for longer than `dropout_s` inside a recording (the
+box fell behind): a measure from it could miss the very peak it is after.
 """
 
 from __future__ import annotations
@@ -110,6 +112,11 @@ def run_force_step(
         return ForceOutcome(step, False, recording, message=messages.CANCELLED)
     if recording is None:
         return ForceOutcome(step, False, None, message=messages.no_samples("force"))
+    gaps = np.diff(recording.t)
+    if gaps.size and gaps.max() > dropout_s:
+        k = int(np.argmax(gaps))
+        return ForceOutcome(step, False, recording, message=messages.gap(
+            "force", float(recording.t[k]), float(gaps[k])))
     return ForceOutcome(step, True, recording, measures_from(recording, maxima))
 
 

@@ -13,3 +13,8 @@ def dropped_out(sensors: str, elapsed_s: float, error: BaseException, check: str
 
 def no_samples(kind: str) -> str:
     return f"No {kind} samples arrived; repeat this test."
+
+
+def gap(kind: str, at_s: float, missing_s: float) -> str:
+    return (f"{missing_s:.1f} s of {kind} samples are missing {at_s:.1f} s into this test (the "
+            "box fell behind). What was recorded is kept; repeat this test.")

@@ -6,6 +6,7 @@ instruction on the page instead.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 
@@ -15,20 +16,37 @@ from device.procedures.force_plan import ForceStep
 
 class SpeededClock:
     """A monotonic clock that runs `speed` times faster than the real one, with its sleep,
-    so the demo can run minutes of simulated tests in seconds with the same code paths."""
+    so the demo can run minutes of simulated tests in seconds with the same code paths.
+
+    Simulated time stands still while the process is stalled: a pause longer than
+    MAX_REAL_STEP_S between two readings counts as MAX_REAL_STEP_S. Otherwise a busy machine
+    would make the simulated patient skip whole seconds of a test at once."""
+
+    MAX_REAL_STEP_S = 0.02
 
     def __init__(self, speed: float) -> None:
         if not speed > 0:
             raise ValueError(f"speed must be positive, got {speed}")
         self.speed = speed
-        self._origin = time.monotonic()
+        self._lock = threading.Lock()
+        self._real = time.monotonic()
+        self._simulated = self._real
 
     def now(self) -> float:
-        return self._origin + (time.monotonic() - self._origin) * self.speed
+        with self._lock:
+            real = time.monotonic()
+            self._simulated += min(real - self._real, self.MAX_REAL_STEP_S) * self.speed
+            self._real = real
+            return self._simulated
 
     def sleep(self, seconds: float) -> None:
+        """Sleep `seconds` of simulated time; afterwards at least that much has passed."""
         if seconds > 0:
+            until = self.now() + seconds
             time.sleep(seconds / self.speed)
+            with self._lock:
+                self._real = time.monotonic()
+                self._simulated = max(self._simulated, until)
 
 
 class SimulatedForcePatient:
