@@ -13,9 +13,9 @@ import os
 import sys
 from collections.abc import Sequence
 
-from model_export.commands import evaluate, landmarks, merge, synth, train, tune_int8
+from model_export.commands import evaluate, landmarks, merge, setups, synth, train, tune_int8
 
-COMMANDS = (synth, train, tune_int8, merge, evaluate, landmarks)
+COMMANDS = (synth, train, tune_int8, merge, evaluate, setups, landmarks)
 
 
 def build_parser() -> argparse.ArgumentParser:

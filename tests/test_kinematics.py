@@ -4,8 +4,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from device.kinematics import BOTH_HANDS_TRIM, N_SAMPLES
-from device.kinematics.augment import augment, scale_xy
+from device.kinematics import BOTH_HANDS_TRIM, N_SAMPLES, POSTURE_KEPT
+from device.kinematics.augment import PARENT, augment, scale_bones, scale_xy
 from device.kinematics.errors import HandUnusableError, TakeUnusableError
 from device.kinematics.frames import mirror, normalise, rotate_xy, to_pixels
 from device.kinematics.gaps import fill_gaps
@@ -201,6 +201,70 @@ def test_augmentation_kinds(seed, kind):
         assert np.all(norms_out <= norms_in * 1.1 + 1e-5)
         assert np.all(norms_out >= norms_in * 0.9 - 1e-5)
     np.testing.assert_array_equal(out[..., 2], hand[..., 2])
+
+
+@given(seed=st.integers(0, 10_000))
+def test_set_up_deviations_scale_depth_and_bones_within_their_ranges(seed):
+    # the hand with its posture (kinematics/2), so every bone has a length to compare;
+    # both deviations are linear, so they act alike on kinematics/3's movement-only hands
+    hand = prepare(make_take(n_frames=120), Settings(representation=POSTURE_KEPT)
+                   ).hands["right"].data.astype(np.float64)
+    depth = augment(hand, np.random.default_rng(seed), kind="scale", max_scale=0.0,
+                    max_depth_gain=2.0)
+    gain = depth[..., 2][hand[..., 2] != 0] / hand[..., 2][hand[..., 2] != 0]
+    assert np.ptp(gain) < 1e-5 and 0.5 - 1e-6 <= gain[0] <= 2.0 + 1e-6
+    np.testing.assert_allclose(depth[..., :2], hand[..., :2], atol=1e-6)
+    boned = augment(hand, np.random.default_rng(seed), kind="scale", max_scale=0.0,
+                    bone_sd=0.05)
+    ratio = [np.linalg.norm(boned[:, j] - (boned[:, PARENT[j]] if PARENT[j] else 0), axis=-1)
+             / np.linalg.norm(hand[:, j] - (hand[:, PARENT[j]] if PARENT[j] else 0), axis=-1)
+             for j in range(1, 21)]
+    # each bone keeps one factor for the whole take, within 3 SD
+    assert all(np.ptp(r) < 1e-4 for r in ratio)
+    assert all(0.85 - 1e-6 <= r[0] <= 1.15 + 1e-6 for r in ratio)
+    np.testing.assert_array_equal(boned[:, 0], hand[:, 0])  # the wrist's travel is untouched
+
+
+def test_scaling_bones_keeps_the_joint_angles():
+    hand = prepare(make_take(n_frames=60), Settings(representation=POSTURE_KEPT)
+                   ).hands["right"].data.astype(np.float64)
+    np.testing.assert_allclose(scale_bones(hand, np.ones(21)), hand)
+    longer = scale_bones(hand, np.full(21, 1.1))
+    np.testing.assert_allclose(longer[:, 1:], 1.1 * hand[:, 1:], rtol=1e-9)
+    with pytest.raises(ValueError, match="max_depth_gain must be at least 1"):
+        augment(hand, np.random.default_rng(0), max_depth_gain=0.5)
+
+
+def test_normalisation_ignores_camera_rotation_even_when_the_wrist_travels_unevenly():
+    """kinematics/3 takes the wrist's median in the hand's frame. Along the image axes (as
+    kinematics/2 did) a median per axis does not turn with the camera: a wrist that travels
+    unevenly is centred differently once the camera is rolled."""
+    take = make_take(n_frames=240)
+    hand = to_pixels(take.hand("right"), take.image_size)
+    u = np.linspace(0.0, 1.0, len(hand))
+    hand[..., 0] += (300 * u ** 3)[:, None]  # along the keys, faster and faster
+    hand[..., 1] += (100.0 * ((u > 0.3) & (u < 0.5)))[:, None]  # and forward for a while
+    turned = rotate_xy(hand, np.radians(20.0))
+    np.testing.assert_allclose(normalise(turned), normalise(hand), atol=1e-6)
+    old = (normalise(turned, movement_only=False)
+           - normalise(hand, movement_only=False))
+    assert np.abs(old[:, 0]).max() > 0.05  # the wrist moved by 5 % of a palm or more
+
+
+def test_kinematics_3_keeps_how_the_hand_moves_not_its_posture():
+    """Another habitual posture (fingertips held 3 px further in, the same in every frame)
+    changes nothing; the same change coming and going during the passage stays."""
+    take = make_take(n_frames=240)
+    hand = to_pixels(take.hand("right"), take.image_size)
+    tips = [4, 8, 12, 16, 20]
+    held = hand.copy()
+    held[:, tips, 1] += 3.0
+    np.testing.assert_allclose(normalise(held), normalise(hand), atol=1e-9)
+    assert not np.allclose(normalise(held, movement_only=False),
+                           normalise(hand, movement_only=False), atol=1e-3)
+    curling = hand.copy()
+    curling[120:180, tips, 1] += 3.0
+    assert np.abs(normalise(curling) - normalise(hand)).max() > 0.02
 
 
 def test_scaling_is_separate_per_axis():

@@ -6,8 +6,13 @@ frame, normalise, resample to 128 frames with a cubic spline. See docs/preproces
 the reasons behind each.
 """
 
-PREPROCESSING_VERSION = "kinematics/2"
-# The same hand representation with both hands trimmed to the window of both hands' keys,
+PREPROCESSING_VERSION = "kinematics/3"
+# kinematics/3 with each landmark's mean position over the take kept (the hand's build and
+# posture, not only its movement) and the wrist's median position taken along the image axes
+# (which left a trace of the camera's rotation in the wrist's track); kept so that models
+# trained with it are still scored as they were trained.
+POSTURE_KEPT = "kinematics/2"
+# kinematics/2 with both hands trimmed to the window of both hands' keys,
 # as the source study does: the box's representation before kinematics/2, kept so that
 # models trained with it are still scored as they were trained.
 BOTH_HANDS_TRIM = "kinematics/1"
@@ -15,5 +20,6 @@ BOTH_HANDS_TRIM = "kinematics/1"
 # image coordinates as they come (left hand mirrored as x -> 1 - x), trimmed and resampled
 # the same way, with no normalisation.
 PAPER_PREPROCESSING = "image/1"
-REPRESENTATIONS = (PREPROCESSING_VERSION, BOTH_HANDS_TRIM, PAPER_PREPROCESSING)
+REPRESENTATIONS = (PREPROCESSING_VERSION, POSTURE_KEPT, BOTH_HANDS_TRIM,
+                   PAPER_PREPROCESSING)
 N_SAMPLES = 128

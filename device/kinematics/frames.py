@@ -12,7 +12,8 @@ Normalisation (written down in docs/preprocessing.md):
 - translation: landmarks 1..20 relative to the wrist of the same frame (finger and hand
   shape), and the wrist itself relative to its median position over the take (the hand's
   travel along the keyboard and wrist movements). Frame-by-frame motion is kept whole:
-  nothing is smoothed.
+  nothing is smoothed;
+- posture (kinematics/3): each of landmarks 1..20 minus its mean position over the take.
 """
 
 from __future__ import annotations
@@ -51,8 +52,18 @@ def palm_vectors(hand_px: np.ndarray) -> np.ndarray:
     return hand_px[:, MIDDLE_MCP, :2] - hand_px[:, WRIST, :2]
 
 
-def normalise(hand_px: np.ndarray) -> np.ndarray:
-    """(T, 21, 3) pixels (no NaN) to the hand-centred, size-free frame described above."""
+def normalise(hand_px: np.ndarray, movement_only: bool = True) -> np.ndarray:
+    """(T, 21, 3) pixels (no NaN) to the hand-centred, size-free frame described above.
+
+    ``movement_only`` (kinematics/3): the wrist's median position is taken in the hand's
+    frame, after the rotation, so nothing depends on the camera's rotation; and each of
+    landmarks 1..20 has its mean position over the take subtracted, so what is left is how
+    the hand moves, not its build or habitual posture (which differ between people, hand
+    trackers and hand models by more than a mild dystonic curl changes them; the curl comes
+    and goes during the passage, and that stays). ``False``: kinematics/1 and /2, the median
+    along the image axes (which does not turn with the image) and the posture kept; models
+    trained with those are scored as they were trained.
+    """
     palm = palm_vectors(hand_px)
     length = np.linalg.norm(palm, axis=1)
     scale = float(np.median(length))
@@ -63,5 +74,11 @@ def normalise(hand_px: np.ndarray) -> np.ndarray:
     angle = -np.pi / 2 - np.arctan2(direction[1], direction[0])
     wrist = hand_px[:, WRIST, :]
     out = hand_px - wrist[:, None, :]
-    out[:, WRIST, :] = wrist - np.median(wrist, axis=0)
-    return rotate_xy(out, angle) / scale
+    if not movement_only:
+        out[:, WRIST, :] = wrist - np.median(wrist, axis=0)
+        return rotate_xy(out, angle) / scale
+    out[:, WRIST, :] = wrist
+    out = rotate_xy(out, angle)
+    out[:, WRIST, :] -= np.median(out[:, WRIST, :], axis=0)
+    out[:, WRIST + 1:, :] -= out[:, WRIST + 1:, :].mean(axis=0)
+    return out / scale

@@ -9,6 +9,7 @@ import numpy as np
 from device.kinematics import (
     N_SAMPLES,
     PAPER_PREPROCESSING,
+    POSTURE_KEPT,
     PREPROCESSING_VERSION,
     REPRESENTATIONS,
 )
@@ -27,7 +28,7 @@ MIN_FRAMES = 10
 class Settings:
     max_gap_s: float = 0.25
     max_missing_fraction: float = 0.2
-    representation: str = PREPROCESSING_VERSION  # or BOTH_HANDS_TRIM, PAPER_PREPROCESSING
+    representation: str = PREPROCESSING_VERSION  # or another of REPRESENTATIONS
 
     def __post_init__(self) -> None:
         if self.representation not in REPRESENTATIONS:
@@ -66,14 +67,14 @@ def represent(hand: np.ndarray, name: str, image_size: tuple[int, int],
     pixels = to_pixels(hand, image_size)
     if name == "left":
         pixels = mirror(pixels)
-    return normalise(pixels)
+    return normalise(pixels, movement_only=settings.representation == PREPROCESSING_VERSION)
 
 
 def windows(take: Take, settings: Settings) -> tuple[dict[str, tuple[float, float]], str]:
     """Each hand's trimming window and what the windows came from.
 
-    ``kinematics/2`` trims each hand to its own keystrokes, so a hand is not judged on what
-    it does while the other hand is still playing; a hand with no keystroke on its side of
+    ``kinematics/2`` and ``/3`` trim each hand to its own keystrokes, so a hand is not judged
+    on what it does while the other hand is still playing; a hand with no keystroke on its side of
     the keyboard (key data from another set-up, a hand the key sensor missed) falls back to
     the window of all keys. The older representations trim both hands to all keys, as the
     source study does. A take without any key data is trimmed by the motion of both hands.
@@ -82,7 +83,7 @@ def windows(take: Take, settings: Settings) -> tuple[dict[str, tuple[float, floa
     if window is None:
         pixels = np.stack([to_pixels(take.hand(h), take.image_size) for h in HANDS], axis=1)
         return dict.fromkeys(HANDS, motion_window(take.t, pixels)), "motion"
-    if settings.representation != PREPROCESSING_VERSION:
+    if settings.representation not in (PREPROCESSING_VERSION, POSTURE_KEPT):
         return dict.fromkeys(HANDS, window), "keys"
     pivot = load_protocol().mirror_pivot / 2
     return {name: key_window(hand_keys(take.keys, name, pivot)) or window

@@ -9,6 +9,7 @@ from typing import Any
 
 from device import takefile
 from device.kinematics import PAPER_PREPROCESSING, PREPROCESSING_VERSION, REPRESENTATIONS
+from device.kinematics.augment import BONE_SD, DEPTH_GAIN
 from device.screening.statistic import FOCAL, FOCAL_RAW, MSE, SCORES
 from model_export.screening.architecture import Architecture
 
@@ -40,11 +41,26 @@ def add_parsers(subparsers: Any) -> None:
                         "whole-tensor mean squared error)")
     p.add_argument("--max-epochs", type=int, default=400)
     p.add_argument("--patience", type=int, default=40)
+    p.add_argument("--learning-rate", type=float, default=1e-3,
+                   help="Adam's starting learning rate (lower it when starting from trained "
+                        "models with --init-from)")
     p.add_argument("--augment-copies", type=int, default=3,
                    help="augmented copies of each training hand per epoch")
+    p.add_argument("--max-depth-gain", type=float, default=DEPTH_GAIN,
+                   help="each augmented copy's depth times a gain within [1/G, G], for other "
+                        "trackers' and cameras' depth scale (1: none)")
+    p.add_argument("--bone-sd", type=float, default=BONE_SD,
+                   help="each augmented copy's bones longer or shorter by this SD (fraction), "
+                        "for other trackers' landmark placement (0: none)")
     p.add_argument("--keep-other-tasks", action="store_true",
                    help="keep the models of tasks not named in --tasks that --out already "
-                        "holds (trained on the same cohort), so the card lists them all")
+                        "holds (each keeps the provenance it was trained with), so the card "
+                        "lists them all")
+    p.add_argument("--init-from", type=Path, default=None, metavar="MODELDIR",
+                   help="start each task from the float model of a trained model directory "
+                        "(its float/ kept) instead of random weights, e.g. to train on the "
+                        "shipped models with a clinic's own healthy recordings; the card "
+                        "records it")
     p.add_argument("--int8-epochs", type=int, default=20,
                    help="after convergence, epochs of fine-tuning with the kernels on the "
                         "int8 grid, so the int8 export decides as the float model (0: none)")
@@ -67,10 +83,12 @@ def run(args: argparse.Namespace) -> int:
         return 2
     config = TrainConfig(arch=Architecture(args.width, args.code_channels),
                          max_epochs=args.max_epochs, patience=args.patience,
-                         augment_copies=args.augment_copies, int8_epochs=args.int8_epochs)
+                         learning_rate=args.learning_rate,
+                         augment_copies=args.augment_copies, int8_epochs=args.int8_epochs,
+                         max_depth_gain=args.max_depth_gain, bone_sd=args.bone_sd)
     try:
         card = train_all(cohort, args.out, args.tasks, config, args.seed, args.score,
-                         keep_other_tasks=args.keep_other_tasks)
+                         keep_other_tasks=args.keep_other_tasks, start_dir=args.init_from)
     except cohort_mod.CohortError as exc:
         print(f"train: {exc}", file=sys.stderr)
         return 2

@@ -119,20 +119,60 @@ def export_task(model: tf.keras.Model, x_train: np.ndarray, x_val: np.ndarray, t
     }
 
 
+def starting_model(start_dir: Path, task: int, cohort: Cohort, val_ids: list[str],
+                   config: TrainConfig) -> tuple[tf.keras.Model, dict[str, Any]]:
+    """The float model of ``task`` in ``start_dir`` to train on from, and what the card says
+    about it. Refused when it has another architecture, or when it learnt from people this
+    split holds out for validation (the threshold would be set on hands it has seen)."""
+    card_path = start_dir / CARD_FILE
+    if not card_path.exists():
+        raise CohortError(f"{start_dir}: no {CARD_FILE} to start from")
+    card = json.loads(card_path.read_text(encoding="utf-8"))
+    entry = card.get("tasks", {}).get(str(task))
+    if entry is None:
+        raise CohortError(f"{start_dir}: no model for task {task} to start from")
+    entry = completed(entry, card)
+    float_path = start_dir / entry.get("float_file", "")
+    if not entry.get("float_file") or not float_path.exists():
+        raise CohortError(f"{start_dir}: task {task}'s float model is missing (training "
+                          f"starts from the float model in {FLOAT_DIR}/, which merge and "
+                          "train keep)")
+    if entry.get("architecture", {}).get("width") != config.arch.width or entry.get(
+            "architecture", {}).get("code_channels") != config.arch.code_channels:
+        raise CohortError(f"{start_dir}: task {task}'s model has another architecture "
+                          f"({entry.get('architecture')}); give the same --width and "
+                          "--code-channels")
+    if same_data(entry.get("provenance") or {}, provenance(cohort)):
+        seen = sorted(set(entry.get("train_participants", [])) & set(val_ids))
+        if seen:
+            raise CohortError(
+                f"task {task}: the model in {start_dir} learnt from {', '.join(seen)}, whom "
+                "this split holds out for validation; use the --seed it was trained with")
+    model = tf.keras.models.load_model(float_path)
+    return model, {"model_id": card.get("model_id"), "file": entry["float_file"],
+                   "preprocessing": entry.get("preprocessing"),
+                   "provenance": entry.get("provenance")}
+
+
 def train_task(cohort: Cohort, task: int, out: Path, config: TrainConfig, seed: int,
-               score: str = FOCAL) -> dict[str, Any]:
+               score: str = FOCAL, start_dir: Path | None = None) -> dict[str, Any]:
     ids = healthy_ids(cohort, cohort.samples.get(task, []))
     if len(ids) < 2:
         raise CohortError(f"task {task}: needs healthy takes of at least 2 participants, "
                           f"has {len(ids)}")
     train_ids, val_ids = split_participants(ids, np.random.default_rng(seed + task))
     x_train, x_val = split_hands(cohort, task, train_ids, val_ids)
-    log.info("task %d: %d training hands (%d people), %d validation hands (%d people)",
-             task, len(x_train), len(train_ids), len(x_val), len(val_ids))
-    result = train(x_train, x_val, config, seed=seed + task)
+    start, started_from = (starting_model(start_dir, task, cohort, val_ids, config)
+                           if start_dir else (None, None))
+    log.info("task %d: %d training hands (%d people), %d validation hands (%d people)%s",
+             task, len(x_train), len(train_ids), len(x_val), len(val_ids),
+             f", starting from {start_dir}" if start_dir else "")
+    result = train(x_train, x_val, config, seed=seed + task, start=start)
     entry = export_task(result.model, x_train, x_val, task, out, config,
                         cohort.settings.representation, score,
                         (result.train_error, result.validation_error))
+    if started_from:
+        entry["started_from"] = started_from
     return entry | {
         "epochs": result.epochs,
         "best_epoch": result.best_epoch,
@@ -153,7 +193,9 @@ def training_settings(config: TrainConfig) -> dict[str, Any]:
             "augmentation": {"kinds": ["rotate", "scale", "both"],
                              "copies_per_epoch": config.augment_copies,
                              "max_angle_deg": config.max_angle_deg,
-                             "max_scale": config.max_scale},
+                             "max_scale": config.max_scale,
+                             "max_depth_gain": config.max_depth_gain,
+                             "bone_sd": config.bone_sd},
             "int8_fine_tuning": int8_settings(config)}
 
 
@@ -206,16 +248,18 @@ def same_data(a: dict[str, Any], b: dict[str, Any]) -> bool:
 
 
 def train_all(cohort: Cohort, out: Path, tasks: list[int], config: TrainConfig,
-              seed: int, score: str = FOCAL, keep_other_tasks: bool = False) -> dict[str, Any]:
+              seed: int, score: str = FOCAL, keep_other_tasks: bool = False,
+              start_dir: Path | None = None) -> dict[str, Any]:
     """Train ``tasks`` into ``out`` and write its card; with ``keep_other_tasks`` the models
-    of other tasks already in ``out`` stay and keep their card entries."""
+    of other tasks already in ``out`` stay and keep their card entries; with ``start_dir``
+    each task trains on from that directory's float model instead of random weights."""
     out.mkdir(parents=True, exist_ok=True)
     prov = provenance(cohort)
     entries = kept_entries(out, tasks) if keep_other_tasks else {}
     architecture = {"kind": "convolutional autoencoder, 7 + 7 conv layers",
                     **config.arch.as_dict()}
     for task in tasks:
-        entry = train_task(cohort, task, out, config, seed, score)
+        entry = train_task(cohort, task, out, config, seed, score, start_dir)
         entries[str(task)] = entry | {
             "provenance": prov, "training": training_settings(config),
             "architecture": architecture, "split_seed": seed,
@@ -290,6 +334,9 @@ def tune_all_for_int8(cohort: Cohort, out: Path, tasks: list[int], epochs: int,
             augment_copies=int(augmentation["copies_per_epoch"]),
             max_angle_deg=float(augmentation["max_angle_deg"]),
             max_scale=float(augmentation["max_scale"]),
+            # models from before the set-up deviations were trained without them
+            max_depth_gain=float(augmentation.get("max_depth_gain", 1.0)),
+            bone_sd=float(augmentation.get("bone_sd", 0.0)),
             int8_epochs=epochs, int8_learning_rate=learning_rate)
         x_train, x_val = split_hands(cohort, task, entry["train_participants"],
                                      entry["validation_participants"])

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import tensorflow as tf
 
-from device.kinematics.augment import augment
+from device.kinematics.augment import BONE_SD, DEPTH_GAIN, augment
 from model_export.screening.architecture import Architecture
 from model_export.screening.int8_fit import fine_tune_for_int8
 from model_export.screening.model import build
@@ -39,6 +39,8 @@ class TrainConfig:
     augment_copies: int = 3
     max_angle_deg: float = 10.0
     max_scale: float = 0.1
+    max_depth_gain: float = DEPTH_GAIN  # set-up deviations (device.kinematics.augment); 1: none
+    bone_sd: float = BONE_SD  # 0: none
     int8_epochs: int = 20  # fine-tuning with int8-rounded kernels after convergence (0: none)
     int8_learning_rate: float = 1e-4
 
@@ -65,7 +67,8 @@ def _augmented(x: np.ndarray, rng: np.random.Generator, config: TrainConfig) -> 
     copies = [x]
     for _ in range(config.augment_copies):
         copies.append(np.stack([
-            augment(hand, rng, max_angle_deg=config.max_angle_deg, max_scale=config.max_scale)
+            augment(hand, rng, max_angle_deg=config.max_angle_deg, max_scale=config.max_scale,
+                    max_depth_gain=config.max_depth_gain, bone_sd=config.bone_sd)
             for hand in x
         ]))
     return np.concatenate(copies)
@@ -78,12 +81,16 @@ def tune_for_int8(model: tf.keras.Model, x_train: np.ndarray, config: TrainConfi
     return fine_tune_for_int8(model, config.arch, epochs, config.int8_learning_rate)
 
 
-def train(x_train: np.ndarray, x_val: np.ndarray, config: TrainConfig, seed: int) -> TrainResult:
+def train(x_train: np.ndarray, x_val: np.ndarray, config: TrainConfig, seed: int,
+          start: tf.keras.Model | None = None) -> TrainResult:
+    """Train to convergence, from random weights or from ``start``'s (same architecture)."""
     if len(x_train) == 0 or len(x_val) == 0:
         raise ValueError("training needs at least one training and one validation hand")
     tf.keras.utils.set_random_seed(seed)
     rng = np.random.default_rng(seed)
     model = build(config.arch)
+    if start is not None:
+        model.set_weights(start.get_weights())
     optimizer = tf.keras.optimizers.Adam(config.learning_rate)
     model.compile(optimizer=optimizer, loss="mse")
     best, best_weights, best_epoch, stale = np.inf, model.get_weights(), 0, 0

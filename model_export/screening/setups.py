@@ -1,0 +1,211 @@
+"""Other set-ups than the generator's: each take of a cohort seen through a changed camera or
+hand tracker, scored by the box's own path, to see whether a model learnt healthy playing
+or this generator's camera and tracker.
+
+Each set-up changes the take file's landmarks the way that camera or tracker would have
+recorded the same performance. A model that learnt healthy playing keeps its specificity
+under them; one that learnt the generator's quirks flags healthy hands seen another way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from device import takefile
+from device.kinematics.augment import PARENT
+from device.screening import models as models_mod
+from device.screening.score import score_take
+from device.takefile import Take
+from model_export.screening.cohort import (
+    PARTICIPANTS_FILE,
+    TAKE_GLOB,
+    CohortError,
+    participant_of,
+    read_participants,
+)
+from model_export.screening.metrics import TakeRecord, summarise
+
+BONE_SEED = 20261125  # one other tracker: its landmark placement is fixed, not per take
+
+
+def _pixel_scale(take: Take) -> np.ndarray:
+    width, height = take.image_size
+    return np.array([width, height, width], dtype=np.float64)
+
+
+def _in_pixels(take: Take, change: Callable[[np.ndarray, Take], np.ndarray]) -> Take:
+    """Apply ``change`` to the landmarks in pixels (z in x's scale) and back."""
+    scale = _pixel_scale(take)
+    moved = change(take.landmarks.astype(np.float64) * scale, take)
+    return replace(take, landmarks=(moved / scale).astype(np.float32))
+
+
+def rolled(degrees: float) -> Callable[[Take], Take]:
+    """The camera turned about its optical axis (about the image centre)."""
+    angle = np.radians(degrees)
+    turn = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+
+    def change(px: np.ndarray, take: Take) -> np.ndarray:
+        centre = _pixel_scale(take)[:2] / 2
+        px[..., :2] = (px[..., :2] - centre) @ turn.T + centre
+        return px
+    return lambda take: _in_pixels(take, change)
+
+
+def pitched(degrees: float) -> Callable[[Take], Take]:
+    """The camera tilted towards the player: the far side of the image larger (keystone)."""
+    slope = np.tan(np.radians(degrees))
+
+    def change(px: np.ndarray, take: Take) -> np.ndarray:
+        width, height = take.image_size
+        centre = np.array([width / 2, height / 2])
+        gain = 1.0 + slope * (px[..., 1] - centre[1]) / height
+        px[..., :2] = centre + (px[..., :2] - centre) * gain[..., None]
+        return px
+    return lambda take: _in_pixels(take, change)
+
+
+def cropped_4_3(take: Take) -> Take:
+    """The same camera giving a 4:3 image (the sides cut off): MediaPipe's x and z are then
+    fractions of the narrower width. Nothing about the hand changes, so neither should the
+    score."""
+    width, height = take.image_size
+    narrow = round(height * 4 / 3)
+    out = take.landmarks.copy()
+    out[..., 0] = (out[..., 0] * width - (width - narrow) / 2) / narrow
+    out[..., 2] = out[..., 2] * width / narrow
+    return replace(take, landmarks=out, image_size=(narrow, height))
+
+
+def frame_rate_halved(take: Take) -> Take:
+    """A 30 fps camera instead of 60 fps."""
+    return replace(take, t=take.t[::2], landmarks=take.landmarks[::2])
+
+
+def depth_scaled(gain: float) -> Callable[[Take], Take]:
+    """A tracker whose relative depth is ``gain`` times MediaPipe's."""
+    def change(take: Take) -> Take:
+        out = take.landmarks.copy()
+        out[..., 2] *= gain
+        return replace(take, landmarks=out)
+    return change
+
+
+def jittered(pixels: float) -> Callable[[Take], Take]:
+    """A noisier tracker: extra independent jitter of ``pixels`` SD on every coordinate."""
+    def change(px: np.ndarray, take: Take) -> np.ndarray:
+        rng = np.random.default_rng(abs(hash(str(take.meta.get("participant")))) % 2**32)
+        return px + rng.normal(0.0, pixels, px.shape)
+    return lambda take: _in_pixels(take, change)
+
+
+def other_landmark_placement(sd: float) -> Callable[[Take], Take]:
+    """Another tracker's landmark placement: every bone drawn longer or shorter by its own
+    factor (SD ``sd``), the same factors for every take."""
+    factors = 1.0 + np.random.default_rng(BONE_SEED).normal(0.0, sd, len(PARENT))
+
+    def change(px: np.ndarray, take: Take) -> np.ndarray:
+        out = px.copy()
+        for j in range(1, len(PARENT)):
+            parent = PARENT[j]
+            out[..., j, :] = out[..., parent, :] + factors[j] * (px[..., j, :]
+                                                                  - px[..., parent, :])
+        return out
+    return lambda take: _in_pixels(take, change)
+
+
+def smoothed(take: Take) -> Take:
+    """A tracker that smooths its output over time (exponential, half of each new frame)."""
+    out = take.landmarks.astype(np.float64)
+    for i in range(1, len(out)):
+        both = np.isfinite(out[i]) & np.isfinite(out[i - 1])
+        out[i][both] = 0.5 * out[i][both] + 0.5 * out[i - 1][both]
+    return replace(take, landmarks=out.astype(np.float32))
+
+
+@dataclass(frozen=True)
+class SetUp:
+    name: str
+    change: Callable[[Take], Take]
+
+
+SETUPS = (
+    SetUp("as generated", lambda take: take),
+    SetUp("4:3 image (sides cut off)", cropped_4_3),
+    SetUp("camera rolled 20 deg", rolled(20.0)),
+    SetUp("camera pitched 10 deg", pitched(10.0)),
+    SetUp("30 fps", frame_rate_halved),
+    SetUp("depth x 0.5", depth_scaled(0.5)),
+    SetUp("depth x 2", depth_scaled(2.0)),
+    SetUp("tracker jitter + 2 px", jittered(2.0)),
+    SetUp("smoothing tracker", smoothed),
+    SetUp("other landmark placement (bones 5 %)", other_landmark_placement(0.05)),
+)
+
+
+def robustness(cohort_dir: Path, models: models_mod.ModelSet, tasks: list[int],
+               setups: tuple[SetUp, ...] = SETUPS) -> list[dict[str, Any]]:
+    """Per set-up: the paper's figures over the cohort's takes of ``tasks``, and how much the
+    healthy hands' scores moved against the takes as generated (median ratio)."""
+    cohort_dir = Path(cohort_dir)
+    tsv = cohort_dir / PARTICIPANTS_FILE
+    if not tsv.exists():
+        raise CohortError(f"{cohort_dir}: no {PARTICIPANTS_FILE}; the set-up check needs to "
+                          "know who is healthy")
+    participants = read_participants(tsv)
+    missing = [t for t in tasks if t not in models.tasks]
+    if missing:
+        raise CohortError(f"no model for task {', '.join(map(str, missing))} in {models.root}")
+    files = [f for f in sorted(cohort_dir.glob(TAKE_GLOB))]
+    records: dict[str, list[TakeRecord]] = {s.name: [] for s in setups}
+    for file in files:
+        take = takefile.read(file)
+        if take.task not in tasks:
+            continue
+        pid = take.meta.get("participant") or participant_of(file)
+        person = participants.get(pid)
+        if person is None:
+            raise CohortError(f"{file}: participant {pid} is not in {tsv}")
+        for setup in setups:
+            score = score_take(setup.change(take), models, file)
+            ratio = {h: (s.severity if s else None) for h, s in score.hands.items()}
+            records[setup.name].append(TakeRecord(str(file), take.task, pid, person.group,
+                                                  person.severity, person.affected_hand, ratio))
+    if not records[setups[0].name]:
+        raise CohortError(f"{cohort_dir}: no takes of task {', '.join(map(str, tasks))}")
+    reference = records[setups[0].name]
+    out = []
+    for setup in setups:
+        summary = summarise(records[setup.name])
+        moved = [changed / base
+                 for ref, now in zip(reference, records[setup.name], strict=True)
+                 if ref.group == "healthy"
+                 for hand, base in ref.ratio.items()
+                 if base and (changed := now.ratio.get(hand)) is not None]
+        out.append({"setup": setup.name, **summary,
+                    "healthy_score_ratio_median": float(np.median(moved)) if moved else None})
+    return out
+
+
+def table(rows: list[dict[str, Any]], tasks: list[int]) -> str:
+    def pct(v: float | None) -> str:
+        return "-" if v is None else f"{100 * v:.0f} %"
+
+    lines = [f"Tasks {', '.join(map(str, tasks))} together, per take (abnormal if either hand "
+             "is).",
+             "",
+             "| set-up | specificity | sensitivity | ROC AUC | healthy hands' score, median "
+             "x as generated |",
+             "|---|---|---|---|---|"]
+    for row in rows:
+        auc = "-" if row["auc"] is None else f"{row['auc']:.2f}"
+        ratio = row["healthy_score_ratio_median"]
+        lines.append(f"| {row['setup']} | {pct(row['specificity'])} | "
+                     f"{pct(row['sensitivity'])} | {auc} | "
+                     f"{'-' if ratio is None else f'{ratio:.2f}'} |")
+    return "\n".join(lines)
