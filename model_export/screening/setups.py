@@ -9,6 +9,7 @@ under them; one that learnt the generator's quirks flags healthy hands seen anot
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -99,7 +100,7 @@ def depth_scaled(gain: float) -> Callable[[Take], Take]:
 def jittered(pixels: float) -> Callable[[Take], Take]:
     """A noisier tracker: extra independent jitter of ``pixels`` SD on every coordinate."""
     def change(px: np.ndarray, take: Take) -> np.ndarray:
-        rng = np.random.default_rng(abs(hash(str(take.meta.get("participant")))) % 2**32)
+        rng = np.random.default_rng(zlib.crc32(str(take.meta.get("participant")).encode()))
         return px + rng.normal(0.0, pixels, px.shape)
     return lambda take: _in_pixels(take, change)
 
@@ -161,9 +162,8 @@ def robustness(cohort_dir: Path, models: models_mod.ModelSet, tasks: list[int],
     missing = [t for t in tasks if t not in models.tasks]
     if missing:
         raise CohortError(f"no model for task {', '.join(map(str, missing))} in {models.root}")
-    files = [f for f in sorted(cohort_dir.glob(TAKE_GLOB))]
     records: dict[str, list[TakeRecord]] = {s.name: [] for s in setups}
-    for file in files:
+    for file in sorted(cohort_dir.glob(TAKE_GLOB)):
         take = takefile.read(file)
         if take.task not in tasks:
             continue
