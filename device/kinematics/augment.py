@@ -12,7 +12,7 @@ augmented copy can get
   take: other trackers place the landmarks differently, and hands differ.
 Without them, a model learns this generator's depth scale and landmark placement as part of
 healthy playing and flags healthy hands seen through another set-up (measured with
-``python -m model_export robustness``, docs/evaluation-default-models.md).
+``python -m model_export setups``, docs/evaluation-default-models.md).
 """
 
 from __future__ import annotations

@@ -74,9 +74,9 @@ def windows(take: Take, settings: Settings) -> tuple[dict[str, tuple[float, floa
     """Each hand's trimming window and what the windows came from.
 
     ``kinematics/2`` and ``/3`` trim each hand to its own keystrokes, so a hand is not judged
-    on what it does while the other hand is still playing; a hand with no keystroke on its side of
-    the keyboard (key data from another set-up, a hand the key sensor missed) falls back to
-    the window of all keys. The older representations trim both hands to all keys, as the
+    on what it does while the other hand is still playing; a hand with no keystroke on its
+    side of the keyboard (key data from another set-up, a hand the key sensor missed) falls
+    back to the window of all keys. The older representations trim both hands to all keys, as the
     source study does. A take without any key data is trimmed by the motion of both hands.
     """
     window = key_window(take.keys)

@@ -137,11 +137,11 @@ def starting_model(start_dir: Path, task: int, cohort: Cohort, val_ids: list[str
         raise CohortError(f"{start_dir}: task {task}'s float model is missing (training "
                           f"starts from the float model in {FLOAT_DIR}/, which merge and "
                           "train keep)")
-    if entry.get("architecture", {}).get("width") != config.arch.width or entry.get(
-            "architecture", {}).get("code_channels") != config.arch.code_channels:
+    arch = entry.get("architecture") or {}
+    if (arch.get("width"), arch.get("code_channels")) != (config.arch.width,
+                                                          config.arch.code_channels):
         raise CohortError(f"{start_dir}: task {task}'s model has another architecture "
-                          f"({entry.get('architecture')}); give the same --width and "
-                          "--code-channels")
+                          f"({arch}); give the same --width and --code-channels")
     if same_data(entry.get("provenance") or {}, provenance(cohort)):
         seen = sorted(set(entry.get("train_participants", [])) & set(val_ids))
         if seen:

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from device import takefile
-from device.kinematics.augment import PARENT
+from device.kinematics.augment import PARENT, scale_bones
 from device.screening import models as models_mod
 from device.screening.score import score_take
 from device.takefile import Take
@@ -111,12 +111,8 @@ def other_landmark_placement(sd: float) -> Callable[[Take], Take]:
     factors = 1.0 + np.random.default_rng(BONE_SEED).normal(0.0, sd, len(PARENT))
 
     def change(px: np.ndarray, take: Take) -> np.ndarray:
-        out = px.copy()
-        for j in range(1, len(PARENT)):
-            parent = PARENT[j]
-            out[..., j, :] = out[..., parent, :] + factors[j] * (px[..., j, :]
-                                                                  - px[..., parent, :])
-        return out
+        wrist = px[..., :1, :]
+        return scale_bones(px - wrist, factors) + wrist
     return lambda take: _in_pixels(take, change)
 
 
