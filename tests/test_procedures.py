@@ -11,11 +11,11 @@ import pytest
 
 from device.biomech.norms import load as load_norms
 from device.hardware.emulated_nau7802 import build_force_bus
-from device.hardware.force import ForceCellArray, NAU7802Bank
+from device.hardware.force import ForceCellArray, ForceSample, NAU7802Bank
 from device.hardware.i2c import I2CBus
 from device.hardware.sim_force import SimulatedCells, SimulatedHand
 from device.procedures import force_plan, simulated_patient
-from device.procedures.force_run import LiveForce, run_force_step, run_force_tests
+from device.procedures.force_run import LiveForce, next_sample, run_force_step, run_force_tests
 from device.procedures.results_store import (
     biomechanics_report,
     force_results,
@@ -112,6 +112,30 @@ def test_samples_missing_inside_a_step_fail_it_instead_of_giving_a_measure():
     assert "1.0 s of force samples are missing" in outcome.message
     assert "repeat this test" in outcome.message
     assert outcome.recording is not None and outcome.recording.t[-1] >= 3.0
+
+
+class CellsThatAnswerLate:
+    """`read` times out `misses` times (the sampling thread held up), then answers."""
+
+    def __init__(self, misses: int) -> None:
+        self.misses = misses
+        self.reads = 0
+
+    def read(self, timeout_s: float = 1.0) -> ForceSample:
+        self.reads += 1
+        if self.reads <= self.misses:
+            raise TimeoutError("no sample yet")
+        return ForceSample(t=1.0, newtons=(0.0,) * 5, counts=(0,) * 5, saturated=(False,) * 5)
+
+
+def test_waiting_for_a_sample_is_measured_on_the_steps_clock():
+    standing_still = CellsThatAnswerLate(misses=30)
+    assert next_sample(standing_still, 0.5, clock=lambda: 0.0).t == 1.0
+    ticks = iter(np.arange(0.0, 100.0, 0.1))
+    silent = CellsThatAnswerLate(misses=10**6)
+    with pytest.raises(TimeoutError, match=r"no force sample within 0\.5 s"):
+        next_sample(silent, 0.5, clock=lambda: float(next(ticks)))
+    assert silent.reads == 6  # 0.6 s on the step's clock, not 30 waits
 
 
 def test_speeded_clock_stands_still_while_the_process_is_stalled(monkeypatch):

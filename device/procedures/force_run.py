@@ -25,6 +25,8 @@ from device.hardware.force import ForceCells, ForceSample
 from device.procedures import messages
 from device.procedures.force_plan import LEAD_IN_S, ForceStep, force_plan, max_steps
 
+POLL_S = 0.05  # real seconds the sampling thread gets per wait for the next sample
+
 
 @dataclass(frozen=True)
 class LiveForce:
@@ -90,7 +92,7 @@ def run_force_step(
             while elapsed < step.duration_s:
                 if cancel is not None and cancel.is_set():
                     break
-                sample = cells.read(timeout_s=dropout_s)
+                sample = next_sample(cells, dropout_s, clock)
                 elapsed = sample.t - t0
                 go = elapsed >= LEAD_IN_S
                 if go and not go_sent and perform is not None:
@@ -118,6 +120,23 @@ def run_force_step(
         return ForceOutcome(step, False, recording, message=messages.gap(
             "force", float(recording.t[k]), float(gaps[k])))
     return ForceOutcome(step, True, recording, measures_from(recording, maxima))
+
+
+def next_sample(cells: ForceCells, dropout_s: float,
+                clock: Callable[[], float]) -> ForceSample:
+    """The next sample, or TimeoutError once `clock` has run `dropout_s` without one.
+
+    The wait is measured on the step's clock in short real-time slices, so after the whole
+    process was held up (a busy Pi, or a simulated clock that stands still meanwhile) the
+    sampling thread gets a slice to deliver before the cells are declared silent.
+    """
+    since = clock()
+    while True:
+        try:
+            return cells.read(timeout_s=POLL_S)
+        except TimeoutError:
+            if clock() - since > dropout_s:
+                raise TimeoutError(f"no force sample within {dropout_s:g} s") from None
 
 
 def maxima_of(outcomes: list[ForceOutcome]) -> dict[str, Measure]:
