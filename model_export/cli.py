@@ -13,9 +13,18 @@ import os
 import sys
 from collections.abc import Sequence
 
-from model_export.commands import evaluate, landmarks, merge, setups, synth, train, tune_int8
+from model_export.commands import (
+    evaluate,
+    landmarks,
+    merge,
+    recalibrate,
+    setups,
+    synth,
+    train,
+    tune_int8,
+)
 
-COMMANDS = (synth, train, tune_int8, merge, evaluate, setups, landmarks)
+COMMANDS = (synth, train, tune_int8, recalibrate, merge, evaluate, setups, landmarks)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,11 +1,14 @@
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from device.kinematics import BOTH_HANDS_TRIM, N_SAMPLES, POSTURE_KEPT
+from device.kinematics import BOTH_HANDS_TRIM, MOVEMENT_ONLY, N_SAMPLES, POSTURE_KEPT
 from device.kinematics.augment import PARENT, augment, scale_bones, scale_xy
+from device.kinematics.depth import DEPTH_REFERENCE, depth_ratio, rescale_depth
 from device.kinematics.errors import HandUnusableError, TakeUnusableError
 from device.kinematics.frames import mirror, normalise, rotate_xy, to_pixels
 from device.kinematics.gaps import fill_gaps
@@ -265,6 +268,43 @@ def test_kinematics_3_keeps_how_the_hand_moves_not_its_posture():
     curling = hand.copy()
     curling[120:180, tips, 1] += 3.0
     assert np.abs(normalise(curling) - normalise(hand)).max() > 0.02
+
+
+@settings(deadline=None)
+@given(gain=st.floats(0.2, 5.0), angle=st.floats(-np.pi, np.pi))
+def test_depth_is_brought_to_one_scale_whatever_the_tracker_and_the_cameras_roll(gain, angle):
+    take = make_take(n_frames=120)
+    hand = to_pixels(take.hand("right"), take.image_size)
+    other = rotate_xy(hand, angle)
+    other[..., 2] *= gain
+    assert depth_ratio(other) == pytest.approx(gain * depth_ratio(hand), rel=1e-9)
+    assert depth_ratio(rescale_depth(other)) == pytest.approx(DEPTH_REFERENCE, rel=1e-9)
+    np.testing.assert_allclose(normalise(rescale_depth(other)), normalise(rescale_depth(hand)),
+                               atol=1e-6)
+
+
+def test_kinematics_4_prepares_a_deeper_tracker_alike_and_kinematics_3_does_not():
+    take = make_take(n_frames=120)
+    deeper = take.landmarks.copy()
+    deeper[..., 2] *= 2.0
+    deep_take = replace(take, landmarks=deeper)
+    for hand in ("left", "right"):
+        np.testing.assert_allclose(prepare(deep_take).hands[hand].data,
+                                   prepare(take).hands[hand].data, atol=1e-5)
+    legacy = Settings(representation=MOVEMENT_ONLY)
+    z_then, z_now = (prepare(t, legacy).hands["right"].data[..., 2] for t in (take, deep_take))
+    np.testing.assert_allclose(z_now, 2.0 * z_then, atol=1e-5)
+    assert np.abs(z_then).max() > 1e-3
+
+
+def test_a_tracker_without_depth_is_left_as_it_is():
+    take = make_take(n_frames=60)
+    hand = to_pixels(take.hand("right"), take.image_size)
+    hand[..., 2] = 0.0
+    assert depth_ratio(hand) == 0.0
+    assert rescale_depth(hand) is hand
+    still = np.repeat(hand[:1], 10, axis=0)  # no movement in the image plane either
+    assert depth_ratio(still) == 0.0
 
 
 def test_scaling_is_separate_per_axis():

@@ -13,7 +13,8 @@ Normalisation (written down in docs/preprocessing.md):
   shape), and the wrist itself relative to its median position over the take (the hand's
   travel along the keyboard and wrist movements). Frame-by-frame motion is kept whole:
   nothing is smoothed;
-- posture (kinematics/3): each of landmarks 1..20 minus its mean position over the take.
+- posture (kinematics/3 and /4): each of landmarks 1..20 minus its mean position over the
+  take.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ def palm_vectors(hand_px: np.ndarray) -> np.ndarray:
 def normalise(hand_px: np.ndarray, movement_only: bool = True) -> np.ndarray:
     """(T, 21, 3) pixels (no NaN) to the hand-centred, size-free frame described above.
 
-    ``movement_only`` (kinematics/3): the wrist's median position is taken in the hand's
+    ``movement_only`` (kinematics/3 and /4): the wrist's median position is taken in the hand's
     frame, after the rotation, so nothing depends on the camera's rotation; and each of
     landmarks 1..20 has its mean position over the take subtracted, so what is left is how
     the hand moves, not its build or habitual posture (which differ between people, hand

@@ -7,12 +7,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from device.kinematics import (
+    MOVEMENT_ONLY,
     N_SAMPLES,
     PAPER_PREPROCESSING,
     POSTURE_KEPT,
     PREPROCESSING_VERSION,
     REPRESENTATIONS,
 )
+from device.kinematics.depth import rescale_depth
 from device.kinematics.errors import HandUnusableError, TakeUnusableError
 from device.kinematics.frames import mirror, normalise, to_pixels
 from device.kinematics.gaps import fill_gaps
@@ -65,25 +67,29 @@ def represent(hand: np.ndarray, name: str, image_size: tuple[int, int],
             out[..., 0] = 1.0 - out[..., 0]
         return out
     pixels = to_pixels(hand, image_size)
+    if settings.representation == PREPROCESSING_VERSION:
+        pixels = rescale_depth(pixels)
     if name == "left":
         pixels = mirror(pixels)
-    return normalise(pixels, movement_only=settings.representation == PREPROCESSING_VERSION)
+    return normalise(pixels, movement_only=settings.representation in (PREPROCESSING_VERSION,
+                                                                       MOVEMENT_ONLY))
 
 
 def windows(take: Take, settings: Settings) -> tuple[dict[str, tuple[float, float]], str]:
     """Each hand's trimming window and what the windows came from.
 
-    ``kinematics/2`` and ``/3`` trim each hand to its own keystrokes, so a hand is not judged
-    on what it does while the other hand is still playing; a hand with no keystroke on its
-    side of the keyboard (key data from another set-up, a hand the key sensor missed) falls
-    back to the window of all keys. The older representations trim both hands to all keys, as the
-    source study does. A take without any key data is trimmed by the motion of both hands.
+    ``kinematics/2``, ``/3`` and ``/4`` trim each hand to its own keystrokes, so a hand is
+    not judged on what it does while the other hand is still playing; a hand with no
+    keystroke on its side of the keyboard (key data from another set-up, a hand the key
+    sensor missed) falls back to the window of all keys. The older representations trim both
+    hands to all keys, as the source study does. A take without any key data is trimmed by
+    the motion of both hands.
     """
     window = key_window(take.keys)
     if window is None:
         pixels = np.stack([to_pixels(take.hand(h), take.image_size) for h in HANDS], axis=1)
         return dict.fromkeys(HANDS, motion_window(take.t, pixels)), "motion"
-    if settings.representation not in (PREPROCESSING_VERSION, POSTURE_KEPT):
+    if settings.representation not in (PREPROCESSING_VERSION, MOVEMENT_ONLY, POSTURE_KEPT):
         return dict.fromkeys(HANDS, window), "keys"
     pivot = load_protocol().mirror_pivot / 2
     return {name: key_window(hand_keys(take.keys, name, pivot)) or window

@@ -80,13 +80,28 @@ def export_task(model: tf.keras.Model, x_train: np.ndarray, x_val: np.ndarray, t
                 out: Path, config: TrainConfig, preprocessing: str, score: str,
                 float_errors: tuple[float, float]) -> dict[str, Any]:
     """Write the int8 and float models of one task and return their card entry's
-    thresholds and errors: normalisers from the training hands, threshold from the
-    held-out validation hands, both from the int8 model's own reconstructions;
-    ``float_errors`` the float model's MSE on the training and validation hands."""
+    files, thresholds and errors; ``float_errors`` the float model's MSE on the training
+    and validation hands."""
     path = out / model_file(task)
     write_bytes(path, to_int8_tflite(model, config.arch, x_train))
     (out / FLOAT_DIR).mkdir(exist_ok=True)
     model.save(out / FLOAT_DIR / f"task{task:02d}.keras")
+    return {
+        "file": path.name,
+        "float_file": f"{FLOAT_DIR}/task{task:02d}.keras",
+        "input_shape": [1, N_SAMPLES, 21, 3],
+        "input_layout": "time, landmark (MediaPipe order), coordinate (x, y, z)",
+        **calibration(path, x_train, x_val, preprocessing, score),
+        "float_train_error": float_errors[0],
+        "float_validation_error": float_errors[1],
+    }
+
+
+def calibration(path: Path, x_train: np.ndarray, x_val: np.ndarray, preprocessing: str,
+                score: str) -> dict[str, Any]:
+    """How the int8 model at ``path`` is judged: the score's normalisers from the training
+    hands, the threshold from the held-out validation hands, both from the int8 model's own
+    reconstructions of hands prepared with ``preprocessing``."""
     train_recon = int8_reconstructions(path, x_train)
     smoothing = smoothing_of(score)
     finger_norm = np.mean([finger_peaks(a, b, smoothing)
@@ -98,10 +113,6 @@ def export_task(model: tf.keras.Model, x_train: np.ndarray, x_val: np.ndarray, t
     mse = np.mean((val_recon - x_val) ** 2, axis=(1, 2, 3))
     mean, sd = float(errors.mean()), float(errors.std(ddof=1)) if len(errors) > 1 else 0.0
     return {
-        "file": path.name,
-        "float_file": f"{FLOAT_DIR}/task{task:02d}.keras",
-        "input_shape": [1, N_SAMPLES, 21, 3],
-        "input_layout": "time, landmark (MediaPipe order), coordinate (x, y, z)",
         "preprocessing": preprocessing,
         "score": score,
         "finger_window_norm": [float(v) for v in finger_norm],
@@ -114,8 +125,6 @@ def export_task(model: tf.keras.Model, x_train: np.ndarray, x_val: np.ndarray, t
         "validation_finger_error_mean": [float(v) for v in finger_mean],
         "validation_mse_mean": float(mse.mean()),
         "validation_mse_sd": float(mse.std(ddof=1)) if len(mse) > 1 else 0.0,
-        "float_train_error": float_errors[0],
-        "float_validation_error": float_errors[1],
     }
 
 
@@ -270,12 +279,14 @@ def train_all(cohort: Cohort, out: Path, tasks: list[int], config: TrainConfig,
 def write_card(out: Path, entries: dict[str, Any], seed: int, architecture: dict[str, Any],
                training: dict[str, Any]) -> dict[str, Any]:
     """The model card (contract 3) of every task in ``entries`` (each with its own
-    provenance and training); its id hashes the models."""
+    provenance and training); its id hashes the models and how each is judged."""
     entries = dict(sorted(entries.items(), key=lambda item: int(item[0])))
     prov = combined_provenance(entries)
     digest = hashlib.sha256()
-    for key in entries:
+    for key, entry in entries.items():
         digest.update((out / model_file(int(key))).read_bytes())
+        digest.update(json.dumps([entry.get("preprocessing"), entry.get("score"),
+                                  entry.get("threshold")]).encode())
     card = {
         "format": CARD_FORMAT,
         "model_id": f"ae-{dt.date.today():%Y%m%d}-{digest.hexdigest()[:8]}",
@@ -296,25 +307,63 @@ def write_card(out: Path, entries: dict[str, Any], seed: int, architecture: dict
     return card
 
 
+def trained_entries(cohort: Cohort, out: Path, tasks: list[int]
+                    ) -> tuple[dict[str, Any], dict[int, dict[str, Any]]]:
+    """The card in ``out`` and the complete entries of ``tasks``, each checked to have been
+    trained on ``cohort`` (whose split into training and validation people it names)."""
+    card_path = out / CARD_FILE
+    if not card_path.exists():
+        raise CohortError(f"{out}: no {CARD_FILE}; give the directory `train --out` wrote")
+    card = json.loads(card_path.read_text(encoding="utf-8"))
+    missing = [t for t in tasks if str(t) not in card.get("tasks", {})]
+    if missing:
+        raise CohortError(f"{out}: has no model of task {', '.join(map(str, missing))}")
+    prov = provenance(cohort)
+    todo = {task: completed(card["tasks"][str(task)], card) for task in tasks}
+    for task, entry in todo.items():
+        if not same_data(entry["provenance"], prov):
+            raise CohortError(f"{cohort.root}: not the cohort the task {task} model was trained "
+                              f"on ({entry['provenance'].get('cohort')}, seeds "
+                              f"{entry['provenance'].get('seeds')})")
+    return card, todo
+
+
+def recalibrate_all(cohort: Cohort, out: Path, tasks: list[int]) -> dict[str, Any]:
+    """Judge the int8 models of ``tasks`` in ``out`` on hands prepared as ``cohort`` was
+    (its preprocessing): the score's normalisers and the threshold computed again on the
+    same training and validation people, the models themselves unchanged. Only for a
+    preprocessing whose hands the models' training augmentation covered (kinematics/4's
+    depth rescaling against kinematics/3's: a depth gain of 0.85-1.16 on average, inside the
+    0.5-2 the shipped models were trained with)."""
+    old, todo = trained_entries(cohort, out, tasks)
+    preprocessing = cohort.settings.representation
+    splits = {task: split_hands(cohort, task, entry["train_participants"],
+                                entry["validation_participants"])
+              for task, entry in todo.items()}  # every task checked before the card changes
+    entries = kept_entries(out, [])
+    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    for task, entry in todo.items():
+        x_train, x_val = splits[task]
+        update = calibration(out / entry["file"], x_train, x_val, preprocessing, entry["score"])
+        float_path = out / str(entry.get("float_file", ""))
+        if entry.get("float_file") and float_path.is_file():
+            model = tf.keras.models.load_model(float_path)
+            update["float_train_error"] = float(np.mean(reconstruction_errors(model, x_train)))
+            update["float_validation_error"] = float(np.mean(reconstruction_errors(model, x_val)))
+        entries[str(task)] = entry | update | {"recalibrated": {
+            "from_preprocessing": entry["preprocessing"], "threshold_before": entry["threshold"],
+            "date": now}}
+    return write_card(out, entries, int(old.get("split_seed") or 0), old["architecture"],
+                      old["training"])
+
+
 def tune_all_for_int8(cohort: Cohort, out: Path, tasks: list[int], epochs: int,
                       learning_rate: float) -> dict[str, Any]:
     """Fine-tune the float models of ``tasks`` in the training output ``out`` for int8 (on
     the same training hands, with the same augmentation) and export them again: new int8
     files, thresholds and card id; the other tasks' models stay as they are."""
-    card_path = out / CARD_FILE
-    if not card_path.exists():
-        raise CohortError(f"{out}: no {CARD_FILE}; give the directory `train --out` wrote")
-    old = json.loads(card_path.read_text(encoding="utf-8"))
-    missing = [t for t in tasks if str(t) not in old.get("tasks", {})]
-    if missing:
-        raise CohortError(f"{out}: has no model of task {', '.join(map(str, missing))}")
-    prov = provenance(cohort)
-    todo = {task: completed(old["tasks"][str(task)], old) for task in tasks}
+    old, todo = trained_entries(cohort, out, tasks)
     for task, entry in todo.items():  # every task checked before any file is replaced
-        if not same_data(entry["provenance"], prov):
-            raise CohortError(f"{cohort.root}: not the cohort the task {task} model was trained "
-                              f"on ({entry['provenance'].get('cohort')}, seeds "
-                              f"{entry['provenance'].get('seeds')})")
         if not (out / entry.get("float_file", "")).is_file():
             raise CohortError(f"{out}: task {task} has no float model ({entry.get('float_file')})"
                               "; the training output keeps it, device/models does not")
