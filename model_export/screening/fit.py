@@ -333,7 +333,7 @@ def recalibrate_all(cohort: Cohort, out: Path, tasks: list[int]) -> dict[str, An
     (its preprocessing): the score's normalisers and the threshold computed again on the
     same training and validation people, the models themselves unchanged. Only for a
     preprocessing whose hands the models' training augmentation covered (kinematics/4's
-    depth rescaling against kinematics/3's: a depth gain of 0.85-1.16 on average, inside the
+    depth rescaling against kinematics/3's: a depth gain of 0.72-1.0 on average, inside the
     0.5-2 the shipped models were trained with)."""
     old, todo = trained_entries(cohort, out, tasks)
     preprocessing = cohort.settings.representation
