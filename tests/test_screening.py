@@ -456,6 +456,8 @@ def test_recalibrate_judges_the_same_models_on_another_preprocessing(tmp_path, t
     assert entry["preprocessing"] == MOVEMENT_ONLY
     assert entry["recalibrated"]["from_preprocessing"] == PREPROCESSING_VERSION
     assert entry["recalibrated"]["threshold_before"] == old["threshold"]
+    assert entry["recalibrated"]["trained_float_validation_error"] == old[
+        "float_validation_error"]
     assert entry["validation_participants"] == old["validation_participants"]
     assert entry["threshold"] != old["threshold"]
     assert after["model_id"] != before["model_id"]
@@ -467,6 +469,14 @@ def test_recalibrate_judges_the_same_models_on_another_preprocessing(tmp_path, t
                     np.array(entry["finger_window_norm"]))
     assert entry["threshold"] == pytest.approx(errors.mean() + 2 * errors.std(ddof=1))
     assert models_mod.load(out).tasks[TASK].preprocessing == MOVEMENT_ONLY
+    # again, back: what the model was trained with stays in the record
+    assert main(["recalibrate", "--cohort", str(cohort), "--models", str(out)]) == 0
+    again = json.loads((out / "model_card.json").read_text())["tasks"][str(TASK)]
+    assert again["preprocessing"] == PREPROCESSING_VERSION
+    assert again["threshold"] == pytest.approx(old["threshold"])
+    assert again["recalibrated"]["from_preprocessing"] == MOVEMENT_ONLY
+    assert again["recalibrated"]["trained_preprocessing"] == PREPROCESSING_VERSION
+    assert again["recalibrated"]["trained_threshold"] == old["threshold"]
 
 
 def test_recalibrate_refuses_another_cohort_and_names_it(tmp_path, trained, capsys):

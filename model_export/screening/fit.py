@@ -328,6 +328,17 @@ def trained_entries(cohort: Cohort, out: Path, tasks: list[int]
     return card, todo
 
 
+def as_trained(entry: dict[str, Any]) -> dict[str, Any]:
+    """What a card entry's model was trained with and how it then did, kept however often
+    it is recalibrated."""
+    earlier = entry.get("recalibrated") or {}
+    return {key: earlier.get(key, entry.get(name)) for key, name in (
+        ("trained_preprocessing", "preprocessing"),
+        ("trained_threshold", "threshold"),
+        ("trained_float_train_error", "float_train_error"),
+        ("trained_float_validation_error", "float_validation_error"))}
+
+
 def recalibrate_all(cohort: Cohort, out: Path, tasks: list[int]) -> dict[str, Any]:
     """Judge the int8 models of ``tasks`` in ``out`` on hands prepared as ``cohort`` was
     (its preprocessing): the score's normalisers and the threshold computed again on the
@@ -350,7 +361,7 @@ def recalibrate_all(cohort: Cohort, out: Path, tasks: list[int]) -> dict[str, An
             model = tf.keras.models.load_model(float_path)
             update["float_train_error"] = float(np.mean(reconstruction_errors(model, x_train)))
             update["float_validation_error"] = float(np.mean(reconstruction_errors(model, x_val)))
-        entries[str(task)] = entry | update | {"recalibrated": {
+        entries[str(task)] = entry | update | {"recalibrated": as_trained(entry) | {
             "from_preprocessing": entry["preprocessing"], "threshold_before": entry["threshold"],
             "date": now}}
     return write_card(out, entries, int(old.get("split_seed") or 0), old["architecture"],
