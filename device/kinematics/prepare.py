@@ -7,18 +7,19 @@ from dataclasses import dataclass
 import numpy as np
 
 from device.kinematics import (
+    BOTH_HANDS_TRIM,
     MOVEMENT_ONLY,
     N_SAMPLES,
     PAPER_PREPROCESSING,
-    POSTURE_KEPT,
     PREPROCESSING_VERSION,
     REPRESENTATIONS,
+    UNFILTERED_RESAMPLE,
 )
 from device.kinematics.depth import rescale_depth
 from device.kinematics.errors import HandUnusableError, TakeUnusableError
 from device.kinematics.frames import mirror, normalise, to_pixels
 from device.kinematics.gaps import fill_gaps
-from device.kinematics.resample import resample
+from device.kinematics.resample import lowpass_resample, resample
 from device.kinematics.trim import hand_keys, key_window, motion_window, trim_mask
 from device.protocol import load as load_protocol
 from device.takefile import HANDS, Take
@@ -67,18 +68,29 @@ def represent(hand: np.ndarray, name: str, image_size: tuple[int, int],
             out[..., 0] = 1.0 - out[..., 0]
         return out
     pixels = to_pixels(hand, image_size)
-    if settings.representation == PREPROCESSING_VERSION:
+    if settings.representation in (PREPROCESSING_VERSION, UNFILTERED_RESAMPLE):
         pixels = rescale_depth(pixels)
     if name == "left":
         pixels = mirror(pixels)
-    return normalise(pixels, movement_only=settings.representation in (PREPROCESSING_VERSION,
-                                                                       MOVEMENT_ONLY))
+    return normalise(pixels, movement_only=settings.representation in (
+        PREPROCESSING_VERSION, UNFILTERED_RESAMPLE, MOVEMENT_ONLY))
+
+
+def to_samples(t: np.ndarray, hand: np.ndarray, name: str, image_size: tuple[int, int],
+               settings: Settings) -> np.ndarray:
+    """One hand's gap-free frames at times ``t`` to N_SAMPLES samples in the chosen
+    representation: kinematics/5 low-passes while resampling and then represents the
+    samples (so the depth scale is measured without the jitter); the older ones represent
+    every frame and draw a spline through them."""
+    if settings.representation == PREPROCESSING_VERSION:
+        return represent(lowpass_resample(t, hand, N_SAMPLES), name, image_size, settings)
+    return resample(t, represent(hand, name, image_size, settings), N_SAMPLES)
 
 
 def windows(take: Take, settings: Settings) -> tuple[dict[str, tuple[float, float]], str]:
     """Each hand's trimming window and what the windows came from.
 
-    ``kinematics/2``, ``/3`` and ``/4`` trim each hand to its own keystrokes, so a hand is
+    ``kinematics/2`` to ``/5`` trim each hand to its own keystrokes, so a hand is
     not judged on what it does while the other hand is still playing; a hand with no
     keystroke on its side of the keyboard (key data from another set-up, a hand the key
     sensor missed) falls back to the window of all keys. The older representations trim both
@@ -89,7 +101,7 @@ def windows(take: Take, settings: Settings) -> tuple[dict[str, tuple[float, floa
     if window is None:
         pixels = np.stack([to_pixels(take.hand(h), take.image_size) for h in HANDS], axis=1)
         return dict.fromkeys(HANDS, motion_window(take.t, pixels)), "motion"
-    if settings.representation not in (PREPROCESSING_VERSION, MOVEMENT_ONLY, POSTURE_KEPT):
+    if settings.representation in (BOTH_HANDS_TRIM, PAPER_PREPROCESSING):
         return dict.fromkeys(HANDS, window), "keys"
     pivot = load_protocol().mirror_pivot / 2
     return {name: key_window(hand_keys(take.keys, name, pivot)) or window
@@ -122,8 +134,8 @@ def prepare(take: Take, settings: Settings = DEFAULT_SETTINGS) -> PreparedTake:
                 take.t[mask], take.hand(name)[mask], name=name, max_gap_s=settings.max_gap_s,
                 max_missing_fraction=settings.max_missing_fraction,
             )
-            data = resample(take.t[mask], represent(filled, name, take.image_size, settings),
-                            N_SAMPLES).astype(np.float32)
+            data = to_samples(take.t[mask], filled, name, take.image_size,
+                              settings).astype(np.float32)
             hands[name] = PreparedHand(name, data, None, n, n_filled, own)
         except HandUnusableError as exc:
             hands[name] = PreparedHand(name, None, str(exc), n, 0, own)
