@@ -68,9 +68,17 @@ def take_score(rng: np.random.Generator, task: int, left: float | None, right: f
         hands[name] = {"error": error, "threshold": THRESHOLD, "abnormal": error > THRESHOLD}
         details[name] = hand_contract(rng, error, finger if name == "right" else None, at)
     scored = [h for h in hands.values() if h]
+    # key timing: the right hand's deviating finger also strikes late; the left is even
+    key_timing = {"left": {"method": "key-lateness/1", "score": 0.4, "threshold": 2.2,
+                           "abnormal": False, "finger": "thumb", "finger_z": {"thumb": 0.4}},
+                  "right": {"method": "key-lateness/1", "score": 3.1, "threshold": 2.2,
+                            "abnormal": True, "finger": finger, "finger_z": {finger: 3.1}}
+                  if finger else {"method": "key-lateness/1", "abnormal": None,
+                                  "reason": "no key data in the take"}}
     out = {"file": f"t{task:02d}.take.npz", "task": task, "hands": hands,
            "abnormal": any(h["abnormal"] for h in scored) if scored else None,
-           "model": {"id": "ae-20261125-test", "trained_on": "synthetic"}, "details": details}
+           "model": {"id": "ae-20261125-test", "trained_on": "synthetic"}, "details": details,
+           "key_timing": key_timing}
     if reasons:
         out["reasons"] = reasons
         out["reason"] = "; ".join(f"{h} hand: {r}" for h, r in reasons.items())

@@ -225,6 +225,8 @@ def test_zip_export_members_and_csv(stored, tmp_path):
         ("ff", "left", "false"), ("ff", "right", "true")]
     assert rows[1]["worst_finger"] == "middle" and float(rows[1]["severity"]) > 1
     assert float(rows[1]["worst_moment_end_s"]) > float(rows[1]["worst_moment_start_s"])
+    assert (rows[1]["key_timing_abnormal"], rows[1]["key_timing_finger"]) == ("true", "middle")
+    assert (rows[0]["key_timing_abnormal"], rows[0]["key_timing_score"]) == ("false", "0.400")
     (tmp_path / "m.take.npz").write_bytes(member)
     assert takefile.read(tmp_path / "m.take.npz").task == 4
 

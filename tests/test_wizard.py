@@ -2,6 +2,7 @@
 
 import json
 import re
+import shutil
 
 import pytest
 
@@ -112,7 +113,14 @@ def test_results_pdf_export_and_import(client, trained, tmp_path):
 
     from device import takefile
 
-    cohort, model_dir = trained
+    cohort, trained_dir = trained
+    model_dir = tmp_path / "models"  # the trained models with key timing norms added
+    shutil.copytree(trained_dir, model_dir)
+    card = json.loads((model_dir / models_mod.CARD_FILE).read_text())
+    card["tasks"]["4"]["key_timing"] = {
+        "method": "key-lateness/1", "finger_mean": [0.0, 0.0, 0.0, None, None],
+        "finger_sd": [0.01, 0.01, 0.01, None, None], "threshold": 2.2}
+    (model_dir / models_mod.CARD_FILE).write_text(json.dumps(card))
     models = models_mod.load(model_dir)
     client.application.extensions["models"] = models
     for _ in range(2):
@@ -133,6 +141,8 @@ def test_results_pdf_export_and_import(client, trained, tmp_path):
     page = client.get("/sessions/1/results").get_data(as_text=True)
     assert "Summary" in page and "not for clinical use" in page
     assert page.count("<svg") >= 4  # score chart and map for both hands of the task-4 take
+    # the imported take's keys are not the task's notes: its key timing says so, not guesses
+    assert "hand, key timing: not judged: the keys follow only 0 of the 26 notes" in page
     pdf = client.get("/sessions/1/report.pdf")
     assert pdf.status_code == 200 and pdf.data[:5] == b"%PDF-"
     archive = zipfile.ZipFile(io.BytesIO(client.get("/sessions/1/export.zip").data))

@@ -23,7 +23,8 @@ from device.reports.model import SessionReport, TakeResult, hand_views
 
 CSV_COLUMNS = ("take_id", "task", "dynamics", "tempo_mode", "hand", "error", "threshold",
                "abnormal", "severity", "worst_finger", "worst_moment_start_s",
-               "worst_moment_end_s", "reason")
+               "worst_moment_end_s", "reason", "key_timing_score", "key_timing_threshold",
+               "key_timing_abnormal", "key_timing_finger", "key_timing_reason")
 TAKES_DIR = "takes"
 MAX_MEMBER_BYTES = 1 << 30  # a take of ten minutes at 60 fps is ~20 MB; refuse ZIP bombs
 
@@ -52,17 +53,30 @@ def _csv_rows(take: TakeResult) -> list[dict[str, Any]]:
     reasons = take.score.get("reasons", {})
     rows = []
     for hand, view in hand_views(take.score).items():
+        keys = _key_timing_columns(take.score.get("key_timing", {}).get(hand))
         if view is None:
-            rows.append({**base, "hand": hand,
+            rows.append({**base, "hand": hand, **keys,
                          "reason": reasons.get(hand) or take.score.get("reason", "")})
             continue
         window = view.worst_window_s
-        rows.append({**base, "hand": hand, "error": f"{view.error:.6g}",
+        rows.append({**base, "hand": hand, **keys, "error": f"{view.error:.6g}",
                      "threshold": f"{view.threshold:.6g}", "abnormal": str(view.abnormal).lower(),
                      "severity": f"{view.severity:.4f}", "worst_finger": view.worst_finger or "",
                      "worst_moment_start_s": f"{window[0]:.3f}" if window else "",
                      "worst_moment_end_s": f"{window[1]:.3f}" if window else ""})
     return rows
+
+
+def _key_timing_columns(result: dict[str, Any] | None) -> dict[str, str]:
+    """The second measure's columns (device/screening/key_timing.py); empty without it."""
+    if not result:
+        return {}
+    if result.get("abnormal") is None:
+        return {"key_timing_reason": str(result.get("reason", ""))}
+    return {"key_timing_score": f"{result['score']:.3f}",
+            "key_timing_threshold": f"{result['threshold']:.3f}",
+            "key_timing_abnormal": str(result["abnormal"]).lower(),
+            "key_timing_finger": result["finger"]}
 
 
 def results_csv(report: SessionReport) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from device.kinematics import REPRESENTATIONS
+from device.screening.key_timing import KeyTimingNorm
 from device.screening.runtime import TfliteModel
 from device.screening.statistic import MSE, SCORES
 
@@ -31,6 +32,7 @@ class TaskModel:
     preprocessing: str
     score: str  # device.screening.statistic: what `threshold` applies to
     finger_norm: list[float] | None  # healthy per-finger peak error, for the focal score
+    key_timing: KeyTimingNorm | None = None  # the second measure's norms, when trained
     _runner: TfliteModel | None = field(default=None, repr=False)
 
     def run(self) -> TfliteModel:
@@ -56,6 +58,16 @@ class ModelSet:
     @property
     def clinical_use(self) -> bool:
         return bool(self.card.get("clinical_use", False))
+
+
+def _key_timing(card_path: Path, task: str, entry: dict[str, Any]) -> KeyTimingNorm | None:
+    if not entry.get("key_timing"):
+        return None
+    try:
+        return KeyTimingNorm.from_card(entry["key_timing"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelError(f"{card_path}: task {task}'s key_timing cannot be read ({exc})") \
+            from None
 
 
 def shipped_models_dir() -> Path:
@@ -94,6 +106,7 @@ def load(root: Path | None = None) -> ModelSet:
             preprocessing=entry["preprocessing"],
             score=entry.get("score", MSE),
             finger_norm=entry.get("finger_window_norm"),
+            key_timing=_key_timing(card_path, key, entry),
         )
         if tasks[int(key)].score not in SCORES:
             raise ModelError(f"{card_path}: task {key} uses an unknown score "

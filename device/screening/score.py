@@ -10,7 +10,15 @@ import numpy as np
 
 from device.kinematics.errors import TakeUnusableError
 from device.kinematics.prepare import DEFAULT_SETTINGS, Settings, prepare
+from device.protocol import load as load_protocol
 from device.screening.explain import Explanation, explain
+from device.screening.key_timing import (
+    METHOD,
+    KeyTimingNorm,
+    KeyTimingScore,
+    KeyTimingUnavailableError,
+    judge,
+)
 from device.screening.models import ModelSet
 from device.screening.statistic import hand_score
 from device.takefile import HANDS, Take
@@ -41,6 +49,8 @@ class TakeScore:
     trained_on: str = ""
     window_s: tuple[float, float] | None = None
     score_kind: str = ""
+    # the second measure, from the keys (device.screening.key_timing); str: why not judged
+    key_timing: dict[str, KeyTimingScore | str] = field(default_factory=dict)
 
     @property
     def abnormal(self) -> bool | None:
@@ -69,7 +79,25 @@ class TakeScore:
         }
         if self.window_s:
             out["details"]["window_s"] = list(self.window_s)
+        if self.key_timing:
+            out["key_timing"] = {
+                hand: (k.as_dict() if isinstance(k, KeyTimingScore)
+                       else {"method": METHOD, "abnormal": None, "reason": k})
+                for hand, k in self.key_timing.items()}
         return out
+
+
+def judge_key_timing(take: Take, norm: KeyTimingNorm) -> dict[str, KeyTimingScore | str]:
+    """Each hand's key timing, or why it cannot be judged; independent of the video."""
+    protocol = load_protocol()
+    task = protocol.task(take.task)
+    out: dict[str, KeyTimingScore | str] = {}
+    for hand in HANDS:
+        try:
+            out[hand] = judge(take.keys, task, hand, protocol.mirror_pivot / 2, norm)
+        except KeyTimingUnavailableError as exc:
+            out[hand] = str(exc)
+    return out
 
 
 def score_take(take: Take, models: ModelSet, file: str | Path = "",
@@ -84,6 +112,8 @@ def score_take(take: Take, models: ModelSet, file: str | Path = "",
             result.reasons[hand] = (f"no model for task {take.task} in {models.root} "
                                     f"(models for tasks {have})")
         return result
+    if model.key_timing is not None:
+        result.key_timing = judge_key_timing(take, model.key_timing)
     try:
         prepared = prepare(take, replace(settings, representation=model.preprocessing))
     except TakeUnusableError as exc:

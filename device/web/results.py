@@ -54,12 +54,13 @@ def hand_panels(report: SessionReport) -> list[dict[str, Any]]:
         score = take.score or {}
         norm = report.card.tasks.get(take.task) if report.card else None
         for hand, view in hand_views(take.score).items():
+            keys = score.get("key_timing", {}).get(hand)
             if view is None:
-                entry["hands"].append({"hand": hand, "reason": score.get("reasons", {}).get(
-                    hand, "could not be scored")})
+                entry["hands"].append({"hand": hand, "key_timing": keys, "reason": score.get(
+                    "reasons", {}).get(hand, "could not be scored")})
                 continue
             entry["hands"].append({
-                "hand": hand, "view": view,
+                "hand": hand, "view": view, "key_timing": keys,
                 "score_svg": charts.score_chart(view.error, norm, f"{hand} hand against "
                                                 "healthy hands") if norm else "",
                 "map_svg": charts.explanation_map(view.explanation, view.window_s,

@@ -13,6 +13,7 @@ import numpy as np
 from device import takefile
 from device.kinematics.prepare import DEFAULT_SETTINGS, Settings
 from device.screening import models as models_mod
+from device.screening.key_timing import KeyTimingScore
 from device.screening.score import score_take
 from model_export.screening.cohort import Cohort, load
 from model_export.screening.fit import (
@@ -60,8 +61,10 @@ def score_cohort(cohort: Cohort, models: models_mod.ModelSet) -> dict[int, list[
         score = score_take(take, models, file)
         group, severity, affected = _participant(cohort, pid)
         ratio = {h: (s.severity if s else None) for h, s in score.hands.items()}
+        key_margin = {h: (k.score - k.threshold if isinstance(k, KeyTimingScore) else None)
+                      for h, k in score.key_timing.items()}
         records.setdefault(take.task, []).append(
-            TakeRecord(file, take.task, pid, group, severity, affected, ratio))
+            TakeRecord(file, take.task, pid, group, severity, affected, ratio, key_margin))
     return records
 
 
@@ -205,6 +208,20 @@ def table(result: dict[str, Any]) -> str:
                      f"{_pct(s['specificity_unaffected_hand'])} | {auc} | "
                      f"{s['threshold']:.3g} | {s['n_healthy_takes']} | {s['n_dystonic_takes']} | "
                      f"{sev} | {agree_text} |")
+    lines += ["", "Key timing, the second measure (device/screening/key_timing.py), on the same "
+              "takes; \"either\": abnormal by the autoencoder or by the key timing.", "",
+              "| task | sensitivity | specificity | ROC AUC | either: sensitivity | "
+              "either: specificity | healthy / dystonic takes with key data |",
+              "|---|---|---|---|---|---|---|"]
+    for task, s in result["tasks"].items():
+        k = s.get("key_timing") or {}
+        if not k.get("n_healthy_takes") and not k.get("n_dystonic_takes"):
+            lines.append(f"| {task} | not normed or no key data | | | | | |")
+            continue
+        auc = "–" if k["auc"] is None else f"{k['auc']:.2f}"
+        lines.append(f"| {task} | {_pct(k['sensitivity'])} | {_pct(k['specificity'])} | {auc} | "
+                     f"{_pct(k['either_sensitivity'])} | {_pct(k['either_specificity'])} | "
+                     f"{k['n_healthy_takes']} / {k['n_dystonic_takes']} |")
     return "\n".join(lines)
 
 

@@ -25,6 +25,7 @@ from device.screening.statistic import FOCAL, finger_peaks, hand_score, smoothin
 from model_export.screening.architecture import Architecture
 from model_export.screening.cohort import Cohort, CohortError, HandSample, split_participants
 from model_export.screening.export import to_int8_tflite
+from model_export.screening.key_norms import key_timing_entry
 from model_export.screening.train import (
     TrainConfig,
     reconstruction_errors,
@@ -180,6 +181,7 @@ def train_task(cohort: Cohort, task: int, out: Path, config: TrainConfig, seed: 
     entry = export_task(result.model, x_train, x_val, task, out, config,
                         cohort.settings.representation, score,
                         (result.train_error, result.validation_error))
+    entry |= key_timing_entry(cohort, task, train_ids, val_ids)
     if started_from:
         entry["started_from"] = started_from
     return entry | {
@@ -287,6 +289,8 @@ def write_card(out: Path, entries: dict[str, Any], seed: int, architecture: dict
         digest.update((out / model_file(int(key))).read_bytes())
         digest.update(json.dumps([entry.get("preprocessing"), entry.get("score"),
                                   entry.get("threshold")]).encode())
+        if entry.get("key_timing"):  # cards from before key timing keep their ids
+            digest.update(json.dumps(entry["key_timing"], sort_keys=True).encode())
     card = {
         "format": CARD_FORMAT,
         "model_id": f"ae-{dt.date.today():%Y%m%d}-{digest.hexdigest()[:8]}",
@@ -345,7 +349,8 @@ def recalibrate_all(cohort: Cohort, out: Path, tasks: list[int]) -> dict[str, An
     same training and validation people, the models themselves unchanged. Only for a
     preprocessing whose hands the models' training augmentation covered (kinematics/4's
     depth rescaling against kinematics/3's: a depth gain of 0.72-1.0 on average, inside the
-    0.5-2 the shipped models were trained with)."""
+    0.5-2 the shipped models were trained with). The key timing norms are computed again
+    too, from the same people."""
     old, todo = trained_entries(cohort, out, tasks)
     preprocessing = cohort.settings.representation
     splits = {task: split_hands(cohort, task, entry["train_participants"],
@@ -356,6 +361,8 @@ def recalibrate_all(cohort: Cohort, out: Path, tasks: list[int]) -> dict[str, An
     for task, entry in todo.items():
         x_train, x_val = splits[task]
         update = calibration(out / entry["file"], x_train, x_val, preprocessing, entry["score"])
+        update |= key_timing_entry(cohort, task, entry["train_participants"],
+                                   entry["validation_participants"])
         float_path = out / str(entry.get("float_file", ""))
         if entry.get("float_file") and float_path.is_file():
             model = tf.keras.models.load_model(float_path)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.stats import mannwhitneyu
@@ -21,6 +21,8 @@ class TakeRecord:
     severity: float
     affected_hand: str
     ratio: dict[str, float | None]  # hand -> error / threshold
+    # hand -> key timing score - its threshold (device.screening.key_timing); None: not judged
+    key_margin: dict[str, float | None] = field(default_factory=dict)
 
     @property
     def score(self) -> float | None:
@@ -31,6 +33,18 @@ class TakeRecord:
     def abnormal(self) -> bool | None:
         score = self.score
         return None if score is None else score > 1.0
+
+    @property
+    def key_score(self) -> float | None:
+        judged = [m for m in self.key_margin.values() if m is not None]
+        return max(judged) if judged else None
+
+    @property
+    def either_abnormal(self) -> bool | None:
+        """Abnormal by the autoencoder or by the key timing."""
+        flags = [f for f in (self.abnormal, None if self.key_score is None
+                             else self.key_score > 0.0) if f is not None]
+        return any(flags) if flags else None
 
 
 def share(flags: list[bool]) -> float | None:
@@ -71,7 +85,24 @@ def summarise(records: list[TakeRecord]) -> dict:
         by_severity[name] = {"n": len(chosen),
                              "sensitivity": share([bool(r.abnormal) for r in chosen])}
     out["by_severity"] = by_severity
+    out["key_timing"] = _key_timing_summary(records)
     return out
+
+
+def _key_timing_summary(records: list[TakeRecord]) -> dict:
+    """The second measure alone, and either measure abnormal, on the same takes."""
+    healthy = [r for r in records if r.group == "healthy" and r.key_score is not None]
+    dystonic = [r for r in records if r.group == "dystonic" and r.key_score is not None]
+    either_h = [r for r in records if r.group == "healthy" and r.either_abnormal is not None]
+    either_d = [r for r in records if r.group == "dystonic" and r.either_abnormal is not None]
+    return {
+        "n_healthy_takes": len(healthy), "n_dystonic_takes": len(dystonic),
+        "specificity": share([r.key_score <= 0.0 for r in healthy]),
+        "sensitivity": share([r.key_score > 0.0 for r in dystonic]),
+        "auc": roc_auc([r.key_score for r in healthy], [r.key_score for r in dystonic]),
+        "either_specificity": share([not r.either_abnormal for r in either_h]),
+        "either_sensitivity": share([bool(r.either_abnormal) for r in either_d]),
+    }
 
 
 def mean_sd(values: list[float | None]) -> dict:

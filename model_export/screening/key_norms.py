@@ -1,0 +1,85 @@
+"""Healthy norms of the key timing measure (device/screening/key_timing.py) for a card
+entry: finger lateness mean and SD from the training people's hands, the threshold from the
+validation people's, the same split as the task's autoencoder."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from device import takefile
+from device.protocol import load as load_protocol
+from device.screening.key_timing import (
+    METHOD,
+    KeyTimingNorm,
+    KeyTimingUnavailableError,
+    hand_lateness,
+    worst_finger,
+)
+from model_export.screening.cohort import Cohort
+
+log = logging.getLogger(__name__)
+MIN_HANDS = 10  # healthy hands with key data each part needs for a norm
+
+
+def lateness_of(cohort: Cohort, task: int, people: list[str]) -> np.ndarray:
+    """(hands, 5): finger lateness of every hand of ``people``'s takes of ``task`` that the
+    keys can judge."""
+    protocol = load_protocol()
+    pivot = protocol.mirror_pivot / 2
+    chosen = set(people)
+    files = sorted({s.file for s in cohort.samples.get(task, []) if s.participant in chosen})
+    rows = []
+    for file in files:
+        take = takefile.read(Path(file))
+        for hand in takefile.HANDS:
+            try:
+                rows.append(hand_lateness(take.keys, protocol.task(task), hand, pivot))
+            except KeyTimingUnavailableError as exc:
+                log.debug("%s %s hand: %s", file, hand, exc)
+    return np.array(rows).reshape(-1, 5)
+
+
+def _nan_to_none(values: np.ndarray) -> list[float | None]:
+    return [float(v) if np.isfinite(v) else None for v in values]
+
+
+def key_timing_entry(cohort: Cohort, task: int, train_ids: list[str], val_ids: list[str]
+                     ) -> dict[str, Any]:
+    """``{"key_timing": {...}}`` for the card entry, or ``{}`` when the cohort has too few
+    healthy hands with key data (the box then reports key timing as unavailable)."""
+    train, val = lateness_of(cohort, task, train_ids), lateness_of(cohort, task, val_ids)
+    if len(train) < MIN_HANDS or len(val) < MIN_HANDS:
+        log.warning("task %d: key timing not normed (%d training and %d validation hands with "
+                    "key data; %d each needed)", task, len(train), len(val), MIN_HANDS)
+        return {}
+    counts = np.isfinite(train).sum(axis=0)
+    normed = [d for d in range(train.shape[1]) if counts[d] >= MIN_HANDS]
+    mean, sd = np.full(train.shape[1], np.nan), np.full(train.shape[1], np.nan)
+    mean[normed] = [np.nanmean(train[:, d]) for d in normed]
+    sd[normed] = [np.nanstd(train[:, d], ddof=1) for d in normed]
+    norm = KeyTimingNorm(mean, sd, threshold=0.0)
+    scores = []
+    for row in val:
+        z = norm.z(row)
+        if np.isfinite(z).any():
+            scores.append(worst_finger(z)[0])
+    if len(scores) < MIN_HANDS:
+        return {}
+    scores_arr = np.array(scores)
+    v_mean, v_sd = float(scores_arr.mean()), float(scores_arr.std(ddof=1))
+    return {"key_timing": {
+        "method": METHOD,
+        "finger_mean": _nan_to_none(mean),
+        "finger_sd": _nan_to_none(sd),
+        "threshold": v_mean + 2.0 * v_sd,
+        "threshold_method": f"mean + 2 SD of the worst finger's lateness z on the {len(scores)} "
+                            "held-out healthy validation hands with key data",
+        "validation_mean": v_mean,
+        "validation_sd": v_sd,
+        "n_train_hands": len(train),
+        "n_validation_hands": len(scores),
+    }}

@@ -1,0 +1,193 @@
+"""Key timing, the second measure: keys aligned to the score, a late finger found, healthy
+norms and threshold for the card, and the result in `score`'s JSON."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from device import takefile
+from device.protocol import load as load_protocol
+from device.screening import models as models_mod
+from device.screening.key_timing import (
+    KeyTimingNorm,
+    KeyTimingUnavailableError,
+    align,
+    finger_lateness,
+    hand_lateness,
+    judge,
+    worst_finger,
+)
+from device.screening.score import score_take
+from model_export.screening.cohort import Cohort, HandSample, Participant
+from model_export.screening.key_norms import key_timing_entry
+from model_export.screening.metrics import TakeRecord, summarise
+from tests.conftest import TASK
+from tests.helpers import make_take
+
+PROTOCOL = load_protocol()
+PIVOT = PROTOCOL.mirror_pivot / 2
+
+
+def score_keys(task: int, rng: np.random.Generator, ioi: float = 0.12, start: float = 10.2,
+               jitter: float = 0.004, late: dict[str, tuple[int, float]] | None = None
+               ) -> np.ndarray:
+    """Both hands playing ``task``'s score at a steady pulse; ``late``: hand -> (digit,
+    seconds) that digit's notes come late by."""
+    late = late or {}
+    rows = []
+    for e, event in enumerate(PROTOCOL.task(task).played()):
+        for hand, notes in (("right", event.right), ("left", event.left)):
+            for note, finger in zip(notes, event.fingers, strict=True):
+                onset = start + e * ioi + rng.normal(0.0, jitter)
+                digit, delay = late.get(hand, (-1, 0.0))
+                if finger - 1 == digit:
+                    onset += delay
+                rows.append((note, onset, onset + 0.6 * ioi, 0.5))
+    keys = np.array(rows)
+    return keys[np.argsort(keys[:, 1])]
+
+
+def test_align_takes_a_chords_notes_in_any_order():
+    rng = np.random.default_rng(1)
+    keys = score_keys(7, rng)
+    for i in range(0, len(keys) - 1, 2):  # each third's two keys swapped in time
+        keys[[i, i + 1], 0] = keys[[i + 1, i], 0]
+    notes = align(keys, PROTOCOL.task(7), "right", PIVOT)
+    assert len(notes.onset) == notes.expected
+    fingers = [f - 1 for event in PROTOCOL.task(7).played() for f in event.fingers]
+    assert sorted(notes.digit.tolist()) == sorted(fingers)
+
+
+def test_align_skips_wrong_extra_and_missed_notes():
+    rng = np.random.default_rng(2)
+    keys = score_keys(1, rng)
+    right = keys[keys[:, 0] >= PIVOT]
+    truth = {float(o): f - 1 for o, f in zip(
+        right[:, 1], [f for event in PROTOCOL.task(1).played() for f in event.fingers],
+        strict=True)}
+    missed = right[5]
+    wrong = right[10].copy()
+    wrong[0] = 61  # C sharp: not in the C major scale
+    wrong[1] += 0.01
+    again = right[20].copy()
+    again[1] += 0.02  # the same key struck twice
+    keys = np.vstack([k for k in keys if k[1] != missed[1]] + [wrong, again])
+    notes = align(keys, PROTOCOL.task(1), "right", PIVOT)
+    assert len(notes.onset) == notes.expected - 1
+    assert missed[1] not in notes.onset and wrong[1] not in notes.onset
+    for onset, digit in zip(notes.onset, notes.digit, strict=True):
+        assert truth.get(float(onset), digit) == digit
+
+
+def test_a_late_finger_stands_out_and_the_others_do_not():
+    rng = np.random.default_rng(3)
+    keys = score_keys(1, rng, late={"right": (1, 0.02)})  # right index 20 ms late
+    right = finger_lateness(align(keys, PROTOCOL.task(1), "right", PIVOT))
+    left = finger_lateness(align(keys, PROTOCOL.task(1), "left", PIVOT))
+    assert np.nanargmax(right) == 1
+    assert right[1] > 3 * np.nanmax(np.delete(right, 1))  # the others come early beside it
+    assert right[1] > 3 * np.nanmax(np.abs(left))
+
+
+def test_key_timing_says_why_it_cannot_judge():
+    rng = np.random.default_rng(4)
+    with pytest.raises(KeyTimingUnavailableError, match="no key data"):
+        hand_lateness(np.zeros((0, 4)), PROTOCOL.task(1), "right", PIVOT)
+    with pytest.raises(KeyTimingUnavailableError, match=r"follow only \d+ of the 29 notes"):
+        hand_lateness(score_keys(4, rng), PROTOCOL.task(1), "right", PIVOT)
+
+
+def keyed_cohort(root, healthy: int, task: int = TASK, takes: int = 2) -> Cohort:
+    """Healthy people whose takes carry keys that follow ``task``'s score."""
+    rng = np.random.default_rng(5)
+    participants, samples = {}, {task: []}
+    for i in range(healthy):
+        pid = f"H{i:03d}"
+        participants[pid] = Participant(pid, "healthy", "none", "none", 0.0)
+        for k in range(takes):
+            take = make_take(task=task)
+            take.keys = score_keys(task, rng, jitter=rng.uniform(0.003, 0.006))
+            path = root / f"{pid}_t{task:02d}_{k}.take.npz"
+            takefile.write(path, take)
+            samples[task] += [HandSample(str(path), pid, task, hand, np.zeros((1,)))
+                              for hand in takefile.HANDS]
+    return Cohort(root, participants, samples)
+
+
+def test_norms_and_threshold_for_the_card(tmp_path):
+    cohort = keyed_cohort(tmp_path, healthy=12)
+    people = sorted(cohort.participants)
+    entry = key_timing_entry(cohort, TASK, people[:8], people[8:])["key_timing"]
+    # task 4's ring finger never plays, its little finger twice a take: no norm for them
+    assert entry["finger_mean"][3:] == [None, None] and entry["finger_sd"][3:] == [None, None]
+    assert entry["n_train_hands"] == 32 and entry["n_validation_hands"] == 16
+    norm = KeyTimingNorm.from_card(entry)
+    worst = []
+    for pid in people[8:]:
+        for k in range(2):
+            take = takefile.read(tmp_path / f"{pid}_t{TASK:02d}_{k}.take.npz")
+            for hand in takefile.HANDS:
+                z = norm.z(hand_lateness(take.keys, PROTOCOL.task(TASK), hand, PIVOT))
+                worst.append(worst_finger(z)[0])
+    assert entry["threshold"] == pytest.approx(np.mean(worst) + 2 * np.std(worst, ddof=1))
+    # too few hands with key data: no norm rather than a guess
+    assert key_timing_entry(cohort, TASK, people[:3], people[3:4]) == {}
+
+
+def test_score_reports_key_timing_beside_the_autoencoder(tmp_path, trained):
+    (tmp_path / "cohort").mkdir()
+    cohort = keyed_cohort(tmp_path / "cohort", healthy=12)
+    people = sorted(cohort.participants)
+    models_dir = tmp_path / "models"
+    shutil.copytree(trained[1], models_dir)
+    card_path = models_dir / models_mod.CARD_FILE
+    card = json.loads(card_path.read_text())
+    card["tasks"][str(TASK)] |= key_timing_entry(cohort, TASK, people[:8], people[8:])
+    card_path.write_text(json.dumps(card))
+    models = models_mod.load(models_dir)
+    assert models.tasks[TASK].key_timing is not None
+
+    take = make_take(task=TASK)
+    take.keys = score_keys(TASK, np.random.default_rng(6), late={"right": (1, 0.03)})
+    result = score_take(take, models, "late.take.npz").as_contract()
+    assert result["key_timing"]["right"]["abnormal"] is True
+    assert result["key_timing"]["right"]["finger"] == "index"
+    assert result["key_timing"]["left"]["abnormal"] is False
+    assert set(result["hands"]["right"]) == {"error", "threshold", "abnormal"}  # contract 2
+
+    take.keys = np.zeros((0, 4))
+    result = score_take(take, models, "nokeys.take.npz").as_contract()
+    assert result["key_timing"]["left"] == {"method": "key-lateness/1", "abnormal": None,
+                                            "reason": "no key data in the take"}
+    assert result["hands"]["left"] is not None  # the autoencoder still judges the hand
+
+    card["tasks"][str(TASK)]["key_timing"]["method"] = "key-lateness/0"
+    card_path.write_text(json.dumps(card))
+    with pytest.raises(models_mod.ModelError, match="key_timing cannot be read"):
+        models_mod.load(models_dir)
+
+
+def test_judge_with_a_norm_names_the_late_finger():
+    rng = np.random.default_rng(7)
+    norm = KeyTimingNorm(np.zeros(5), np.full(5, 0.01), threshold=2.5)
+    keys = score_keys(1, rng, late={"left": (2, 0.03)})
+    left = judge(keys, PROTOCOL.task(1), "left", PIVOT, norm)
+    assert left.late and left.finger == "middle"
+    assert not judge(keys, PROTOCOL.task(1), "right", PIVOT, norm).late
+
+
+def test_evaluation_counts_key_timing_and_either_measure():
+    def record(group, ratio, margin):
+        return TakeRecord("f", 1, "p", group, 0.5 if group == "dystonic" else 0.0,
+                          "right" if group == "dystonic" else "none",
+                          {"left": ratio, "right": ratio}, {"left": margin, "right": None})
+
+    records = [record("healthy", 0.5, -1.0), record("healthy", 0.5, 0.5),
+               record("dystonic", 2.0, -1.0), record("dystonic", 0.5, 1.0),
+               record("dystonic", 0.5, None)]
+    keys = summarise(records)["key_timing"]
+    assert keys["specificity"] == 0.5 and keys["sensitivity"] == 0.5
+    assert keys["n_dystonic_takes"] == 2
+    assert keys["either_specificity"] == 0.5 and keys["either_sensitivity"] == pytest.approx(2 / 3)
