@@ -61,7 +61,7 @@ def main() -> int:
 
     from device.kinematics.prepare import Settings, prepare
     from device.screening import models as models_mod
-    from device.screening.score import score_take
+    from device.screening.score import judge_key_timing, score_take
 
     tf.config.threading.set_intra_op_parallelism_threads(1)
     tf.config.threading.set_inter_op_parallelism_threads(1)
@@ -76,12 +76,17 @@ def main() -> int:
     int8_ms = per_call_ms(runner, hands)
     float_ms = per_call_ms(lambda h: keras_model(h[None], training=False), hands)
     take_ms = per_call_ms(lambda t: score_take(t, models), takes, repeat=1)
+    key_norm = models.tasks[args.task].key_timing
+    key_ms = per_call_ms(lambda t: judge_key_timing(t, key_norm), takes) if key_norm else None
 
     print(f"task {args.task}: {len(hands)} hands from {len(takes)} takes, one thread")
     print(f"int8 LiteRT  {int8_ms:8.3f} ms per hand")
     print(f"float Keras  {float_ms:8.3f} ms per hand (baseline)")
     print(f"ratio        {float_ms / int8_ms:8.1f}x faster (int8 over float)")
-    print(f"whole scoring path (read, prepare, both hands, explanation): {take_ms:.1f} ms/take")
+    print(f"whole scoring path (read, prepare, both hands, explanation"
+          f"{', key timing' if key_ms else ''}): {take_ms:.1f} ms/take")
+    if key_ms is not None:
+        print(f"of which key timing (both hands): {key_ms:.2f} ms/take")
     print(f"peak memory of `dystonia-box score` on {len(files)} takes: {peak_kib / 1024:.0f} MiB")
     return 0
 

@@ -152,6 +152,9 @@ def test_pdf_pages_text_and_footer(report, tmp_path):
         assert f"Page {number} of {len(pages)}" in page
     body = "\n".join(pages)
     assert "Right hand: ABNORMAL; severity 2.51 (error 0.06," in body
+    assert "Right hand, key timing: the middle finger strikes LATE (latest finger middle, z " \
+           "3.10" in body.replace("\n", " ")
+    assert "Left hand, key timing: even" in body
     assert "Follow-up over visits" in pages[0]
     no_history = PdfReader(io.BytesIO(pdf.render(replace(report, earlier=[]))))
     assert len(no_history.pages) == len(pages)

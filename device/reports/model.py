@@ -127,6 +127,20 @@ def hand_views(score: dict[str, Any] | None) -> dict[str, HandView | None]:
     return out
 
 
+def key_timing_sentence(hand: str, result: dict[str, Any] | None) -> tuple[str, bool] | None:
+    """One line on a hand's key timing (device/screening/key_timing.py) and whether it is
+    abnormal; None when the take's score has none."""
+    if not result:
+        return None
+    if result.get("abnormal") is None:
+        return f"{hand.capitalize()} hand, key timing: not judged: {result.get('reason')}.", False
+    verdict = (f"the {result['finger']} finger strikes LATE" if result["abnormal"]
+               else "even")
+    return (f"{hand.capitalize()} hand, key timing: {verdict} (latest finger "
+            f"{result['finger']}, z {result['score']:.2f} against healthy hands, threshold "
+            f"{result['threshold']:.2f}).", bool(result["abnormal"]))
+
+
 def worst_severity_per_task(scores: list[dict[str, Any] | None]) -> dict[int, float]:
     """Per task, the highest severity over its takes and hands (the follow-up's figure)."""
     out: dict[int, float] = {}

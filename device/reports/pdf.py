@@ -23,6 +23,7 @@ from device.reports.model import (
     SessionReport,
     TakeResult,
     hand_views,
+    key_timing_sentence,
     worst_severity_per_task,
 )
 from device.reports.summary import LOUDNESS, TEMPO, summarise, task_name
@@ -134,10 +135,14 @@ def _takes(doc: ReportDocument, report: SessionReport) -> None:
             continue
         reasons = take.score.get("reasons", {})
         norm = report.card.tasks.get(take.task) if report.card else None
+        key_timing = take.score.get("key_timing", {})
         for hand, view in views.items():
+            keys = key_timing_sentence(hand, key_timing.get(hand))
             if view is None:
                 doc.paragraph(f"{hand.capitalize()} hand: could not be scored "
                               f"({reasons.get(hand, 'no reason given')}).")
+                if keys:
+                    doc.paragraph(keys[0], "B" if keys[1] else "")
                 continue
             if doc.get_y() + HAND_BLOCK_MM > doc.page_break_trigger:
                 doc.add_page()
@@ -146,6 +151,8 @@ def _takes(doc: ReportDocument, report: SessionReport) -> None:
             doc.paragraph(f"{hand.capitalize()} hand: {verdict}; severity {view.severity:.2f} "
                           f"(error {view.error:.4g}, threshold {view.threshold:.4g}).",
                           "B" if view.abnormal else "")
+            if keys:
+                doc.paragraph(keys[0], "B" if keys[1] else "")
             y = doc.get_y()
             heights = [0.0]
             if norm is not None:

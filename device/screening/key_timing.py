@@ -53,45 +53,47 @@ def align(keys: np.ndarray, task: Task, hand: str, pivot: float) -> AlignedNotes
     """Match one hand's keystrokes to the task's score with the least cost: an extra key
     costs 1, a note of the score not played costs 1, and a run of consecutive keys may
     make up one event when each is a different note of it (a chord's notes come in any
-    order). Wrong, extra and missed notes are thereby skipped, not guessed."""
+    order). Wrong, extra and missed notes are thereby skipped, not guessed. Each row of the
+    dynamic programme is computed for every key at once."""
     played = hand_keys(keys, hand, pivot)
     played = played[np.argsort(played[:, 1], kind="stable")]
     events = _score_events(task, hand)
     notes = played[:, 0].astype(int)
     n_ev, n_keys = len(events), len(played)
-    cost = np.full((n_ev + 1, n_keys + 1), np.inf)
-    step = np.zeros((n_ev + 1, n_keys + 1), dtype=np.int64)  # keys the last move consumed
+    j = np.arange(n_keys + 1)
+    cost = np.zeros((n_ev + 1, n_keys + 1))
+    step = np.zeros((n_ev + 1, n_keys + 1), dtype=np.int64)  # keys the event took
     took_event = np.zeros((n_ev + 1, n_keys + 1), dtype=bool)
-    cost[0, :] = np.arange(n_keys + 1)
-    step[0, 1:] = 1
-    for i in range(1, n_ev + 1):
-        event = events[i - 1]
+    cost[0] = j  # keys before the first event are extra
+    for i, event in enumerate(events, start=1):
         size = len(event)
-        cost[i, 0] = cost[i - 1, 0] + size
-        took_event[i, 0] = True
-        for j in range(1, n_keys + 1):
-            best, best_k, best_event = cost[i, j - 1] + 1, 1, False  # an extra key
-            if cost[i - 1, j] + size < best:
-                best, best_k, best_event = cost[i - 1, j] + size, 0, True  # event missed
-            seen: set[int] = set()
-            for k in range(1, min(size, j) + 1):  # keys j-k .. j-1 make up event i-1
-                note = notes[j - k]
-                if note not in event or note in seen:
-                    break
-                seen.add(note)
-                if cost[i - 1, j - k] + size - k < best:
-                    best, best_k, best_event = cost[i - 1, j - k] + size - k, k, True
-            cost[i, j], step[i, j], took_event[i, j] = best, best_k, best_event
+        prev = cost[i - 1]
+        base, k_best = prev + size, np.zeros(n_keys + 1, dtype=np.int64)  # event missed
+        in_event = np.isin(notes, list(event))
+        run = np.ones(n_keys + 1, dtype=bool)  # keys j-k .. j-1 distinct notes of the event
+        for k in range(1, size + 1):
+            run[:k] = False
+            run[k:] &= in_event[: n_keys + 1 - k]
+            for m in range(1, k):  # the new key's note differs from the run's later ones
+                run[k:] &= notes[: n_keys + 1 - k] != notes[m: n_keys + 1 - k + m]
+            candidate = np.full(n_keys + 1, np.inf)
+            candidate[k:] = prev[: n_keys + 1 - k] + size - k
+            better = run & (candidate < base)
+            base, k_best = np.where(better, candidate, base), np.where(better, k, k_best)
+        # an extra key after the best alignment so far costs 1: a running minimum
+        cost[i] = j + np.minimum.accumulate(base - j)
+        took_event[i] = np.concatenate([[True], base[1:] < cost[i, :-1] + 1])
+        step[i] = np.where(took_event[i], k_best, 1)
     rows: list[tuple[int, float, int]] = []
-    i, j = n_ev, n_keys
-    while i > 0 or j > 0:
-        k = int(step[i, j])
-        if i > 0 and took_event[i, j]:
+    i, k_at = n_ev, n_keys
+    while i > 0 or k_at > 0:
+        k = int(step[i, k_at])
+        if i > 0 and took_event[i, k_at]:
             rows.extend((events[i - 1][notes[m]], float(played[m, 1]), i - 1)
-                        for m in range(j - k, j))
-            i, j = i - 1, j - k
+                        for m in range(k_at - k, k_at))
+            i, k_at = i - 1, k_at - k
         else:
-            j -= 1
+            k_at -= 1
     rows.sort(key=lambda r: (r[2], r[1]))
     table = np.array(rows, dtype=np.float64).reshape(-1, 3)
     return AlignedNotes(digit=table[:, 0].astype(int), onset=table[:, 1],
@@ -105,13 +107,15 @@ def onset_residuals(notes: AlignedNotes) -> np.ndarray:
     than three events surround it."""
     events = np.unique(notes.event)
     event_time = np.array([np.median(notes.onset[notes.event == e]) for e in events])
-    expected = np.full(len(events), np.nan)
-    for n, e in enumerate(events):
-        near = (np.abs(events - e) <= NEIGHBOURS) & (events != e)
-        if near.sum() < 3:
-            continue
-        _slope, intercept = np.polyfit(events[near] - e, event_time[near], 1)
-        expected[n] = intercept
+    offset = (events[None, :] - events[:, None]).astype(np.float64)  # row: the event fitted
+    near = (np.abs(offset) <= NEIGHBOURS) & (offset != 0)
+    count = near.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):  # rows with too few: NaN below
+        x_mean = (near * offset).sum(axis=1) / count
+        y_mean = (near * event_time[None, :]).sum(axis=1) / count
+        dx = np.where(near, offset - x_mean[:, None], 0.0)
+        slope = (dx * (event_time[None, :] - y_mean[:, None])).sum(axis=1) / (dx ** 2).sum(axis=1)
+        expected = np.where(count >= 3, y_mean - slope * x_mean, np.nan)  # the line at 0
     return notes.onset - expected[np.searchsorted(events, notes.event)]
 
 
@@ -163,9 +167,9 @@ class KeyTimingNorm:
         if entry.get("method") != METHOD:
             raise ValueError(f"unknown key timing method {entry.get('method')!r}; "
                              f"the box knows {METHOD}")
-        as_array = [np.nan if v is None else float(v) for v in entry["finger_mean"]]
+        mean = [np.nan if v is None else float(v) for v in entry["finger_mean"]]
         sd = [np.nan if v is None else float(v) for v in entry["finger_sd"]]
-        return cls(np.array(as_array), np.array(sd), float(entry["threshold"]))
+        return cls(np.array(mean), np.array(sd), float(entry["threshold"]))
 
     def z(self, lateness: np.ndarray) -> np.ndarray:
         return (lateness - self.finger_mean) / self.finger_sd

@@ -26,7 +26,7 @@ from device import protocol
 from device.reports import charts
 from device.reports.export import read_import, write_zip
 from device.reports.load import session_report
-from device.reports.model import SessionReport, hand_views
+from device.reports.model import SessionReport, hand_views, key_timing_sentence
 from device.reports.pdf import write_pdf
 from device.reports.summary import summarise, task_name
 from device.session.quality import check_take
@@ -54,7 +54,7 @@ def hand_panels(report: SessionReport) -> list[dict[str, Any]]:
         score = take.score or {}
         norm = report.card.tasks.get(take.task) if report.card else None
         for hand, view in hand_views(take.score).items():
-            keys = score.get("key_timing", {}).get(hand)
+            keys = key_timing_sentence(hand, score.get("key_timing", {}).get(hand))
             if view is None:
                 entry["hands"].append({"hand": hand, "key_timing": keys, "reason": score.get(
                     "reasons", {}).get(hand, "could not be scored")})
