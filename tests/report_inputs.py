@@ -69,11 +69,11 @@ def take_score(rng: np.random.Generator, task: int, left: float | None, right: f
         details[name] = hand_contract(rng, error, finger if name == "right" else None, at)
     scored = [h for h in hands.values() if h]
     # key timing: the right hand's deviating finger also strikes late; the left is even
-    key_timing = {"left": {"method": "key-lateness/1", "score": 0.4, "threshold": 2.2,
+    key_timing = {"left": {"method": "key-lateness/2", "score": 0.4, "threshold": 2.2,
                            "abnormal": False, "finger": "thumb", "finger_z": {"thumb": 0.4}},
-                  "right": {"method": "key-lateness/1", "score": 3.1, "threshold": 2.2,
+                  "right": {"method": "key-lateness/2", "score": 3.1, "threshold": 2.2,
                             "abnormal": True, "finger": finger, "finger_z": {finger: 3.1}}
-                  if finger else {"method": "key-lateness/1", "abnormal": None,
+                  if finger else {"method": "key-lateness/2", "abnormal": None,
                                   "reason": "no key data in the take"}}
     out = {"file": f"t{task:02d}.take.npz", "task": task, "hands": hands,
            "abnormal": any(h["abnormal"] for h in scored) if scored else None,

@@ -159,7 +159,7 @@ def test_score_reports_key_timing_beside_the_autoencoder(tmp_path, trained):
 
     take.keys = np.zeros((0, 4))
     result = score_take(take, models, "nokeys.take.npz").as_contract()
-    assert result["key_timing"]["left"] == {"method": "key-lateness/1", "abnormal": None,
+    assert result["key_timing"]["left"] == {"method": "key-lateness/2", "abnormal": None,
                                             "reason": "no key data in the take"}
     assert result["hands"]["left"] is not None  # the autoencoder still judges the hand
 
@@ -191,3 +191,44 @@ def test_evaluation_counts_key_timing_and_either_measure():
     assert keys["specificity"] == 0.5 and keys["sensitivity"] == 0.5
     assert keys["n_dystonic_takes"] == 2
     assert keys["either_specificity"] == 0.5 and keys["either_sensitivity"] == pytest.approx(2 / 3)
+
+
+def test_key_set_ups_change_the_keys_as_said_and_key_timing_copes_with_slips():
+    from model_export.screening.setups import key_jitter, slips
+
+    take = make_take(task=1)
+    take.keys = score_keys(1, np.random.default_rng(8), late={"right": (1, 0.03)})
+    slipped = slips(take)
+    for side in (slipped.keys[:, 0] < PIVOT, slipped.keys[:, 0] > PIVOT):
+        assert side.sum() == 29  # one note of the score gone, one wrong note struck
+    assert len(set(map(tuple, slipped.keys)) - set(map(tuple, take.keys))) == 2
+    assert np.all(np.diff(slipped.keys[:, 1]) >= 0)
+    norm = KeyTimingNorm(np.zeros(5), np.full(5, 0.01), threshold=2.5)
+    late = judge(slipped.keys, PROTOCOL.task(1), "right", PIVOT, norm)
+    assert late.late and late.finger == "index"
+    assert not judge(slipped.keys, PROTOCOL.task(1), "left", PIVOT, norm).late
+
+    spaced = make_take(task=1)
+    spaced.keys = np.array([[60 + i, 10.0 + i, 10.5 + i, 0.5] for i in range(400)])
+    shaken = key_jitter(0.005)(spaced)  # keys 1 s apart: none changes places
+    moved = shaken.keys[:, 1] - spaced.keys[:, 1]
+    assert 0.0045 < np.std(moved) < 0.0055
+    assert np.allclose(shaken.keys[:, 2] - shaken.keys[:, 1], 0.5)  # releases go with them
+    assert key_jitter(0.005)(spaced).keys.tolist() == shaken.keys.tolist()  # reproducible
+
+
+def test_a_note_far_off_the_pulse_is_left_out_not_counted():
+    from device.screening.key_timing import onset_residuals
+
+    rng = np.random.default_rng(9)
+    keys = score_keys(1, rng, jitter=0.002)
+    right = np.flatnonzero(keys[:, 0] > PIVOT)
+    clean = finger_lateness(align(keys, PROTOCOL.task(1), "right", PIVOT))
+    keys[right[12], 1:3] -= 0.08  # struck two thirds of a beat early (0.12 s)
+    notes = align(keys, PROTOCOL.task(1), "right", PIVOT)
+    residual = onset_residuals(notes)
+    off = np.flatnonzero(notes.onset == keys[right[12], 1])
+    assert np.isnan(residual[off]).all() and np.isfinite(np.delete(residual, off)[5:-5]).all()
+    assert np.nanmax(np.abs(np.delete(residual, off))) < 0.01  # the neighbours' pulse kept
+    # the early note would have moved its finger by about -0.04 s
+    assert np.allclose(finger_lateness(notes), clean, atol=0.002, equal_nan=True)

@@ -118,7 +118,7 @@ def test_results_pdf_export_and_import(client, trained, tmp_path):
     shutil.copytree(trained_dir, model_dir)
     card = json.loads((model_dir / models_mod.CARD_FILE).read_text())
     card["tasks"]["4"]["key_timing"] = {
-        "method": "key-lateness/1", "finger_mean": [0.0, 0.0, 0.0, None, None],
+        "method": "key-lateness/2", "finger_mean": [0.0, 0.0, 0.0, None, None],
         "finger_sd": [0.01, 0.01, 0.01, None, None], "threshold": 2.2}
     (model_dir / models_mod.CARD_FILE).write_text(json.dumps(card))
     models = models_mod.load(model_dir)

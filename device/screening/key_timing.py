@@ -22,10 +22,11 @@ import numpy as np
 from device.kinematics.trim import hand_keys
 from device.protocol import FINGER_NAMES, Task
 
-METHOD = "key-lateness/1"
+METHOD = "key-lateness/2"  # /2: notes off the pulse by OUTLIER beats left out
 NEIGHBOURS = 6  # events on either side of an event that its expected time is fitted to
 MIN_NOTES = 3  # notes a finger must play to be judged
 MIN_FOLLOWED = 0.8  # share of the score's notes that must be found among the keys
+OUTLIER = 0.5  # beats: a note further than this from the hand's pulse is not counted
 
 
 @dataclass
@@ -101,22 +102,43 @@ def align(keys: np.ndarray, task: Task, hand: str, pivot: float) -> AlignedNotes
                         expected=sum(len(e) for e in events))
 
 
-def onset_residuals(notes: AlignedNotes) -> np.ndarray:
+def _line_residuals(notes: AlignedNotes, used: np.ndarray) -> np.ndarray:
     """Each note's onset less the time a straight line through the surrounding events'
-    onsets (each event's median, the event itself left out) expects it at; NaN where fewer
-    than three events surround it."""
+    onsets expects it at (each event's median over its ``used`` notes, the event itself
+    left out); NaN where fewer than three events surround it."""
     events = np.unique(notes.event)
-    event_time = np.array([np.median(notes.onset[notes.event == e]) for e in events])
+    event_time = np.array([np.median(notes.onset[(notes.event == e) & used])
+                           if np.any((notes.event == e) & used) else np.nan for e in events])
     offset = (events[None, :] - events[:, None]).astype(np.float64)  # row: the event fitted
-    near = (np.abs(offset) <= NEIGHBOURS) & (offset != 0)
+    near = (np.abs(offset) <= NEIGHBOURS) & (offset != 0) & np.isfinite(event_time)[None, :]
     count = near.sum(axis=1)
+    times = np.nan_to_num(event_time)[None, :]
     with np.errstate(invalid="ignore", divide="ignore"):  # rows with too few: NaN below
         x_mean = (near * offset).sum(axis=1) / count
-        y_mean = (near * event_time[None, :]).sum(axis=1) / count
+        y_mean = (near * times).sum(axis=1) / count
         dx = np.where(near, offset - x_mean[:, None], 0.0)
-        slope = (dx * (event_time[None, :] - y_mean[:, None])).sum(axis=1) / (dx ** 2).sum(axis=1)
+        slope = (dx * (times - y_mean[:, None])).sum(axis=1) / (dx ** 2).sum(axis=1)
         expected = np.where(count >= 3, y_mean - slope * x_mean, np.nan)  # the line at 0
     return notes.onset - expected[np.searchsorted(events, notes.event)]
+
+
+def onset_residuals(notes: AlignedNotes) -> np.ndarray:
+    """Each note's onset less where the hand's pulse puts it; NaN where it cannot be said,
+    and for a note further than OUTLIER beats from it (a slip the alignment took for a note
+    of the score, or a keystroke not played as written), which is then also left out of the
+    pulse of the notes around it."""
+    residual = _line_residuals(notes, np.ones(len(notes.onset), dtype=bool))
+    events = np.unique(notes.event)
+    if len(events) < 2:
+        return residual
+    event_time = np.array([np.median(notes.onset[notes.event == e]) for e in events])
+    beat = np.median(np.diff(event_time) / np.diff(events))
+    wild = ~(np.abs(residual) <= OUTLIER * abs(beat))
+    if not wild.any():
+        return residual
+    residual = _line_residuals(notes, ~wild)
+    residual[wild] = np.nan
+    return residual
 
 
 def finger_lateness(notes: AlignedNotes) -> np.ndarray:

@@ -1,10 +1,11 @@
-"""Other set-ups than the generator's: each take of a cohort seen through a changed camera or
-hand tracker, scored by the box's own path, to see whether a model learnt healthy playing
-or this generator's camera and tracker.
+"""Other set-ups than the generator's: each take of a cohort seen through a changed camera,
+hand tracker or key sensor, scored by the box's own path, to see whether a model learnt
+healthy playing or this generator's camera, tracker and keys.
 
-Each set-up changes the take file's landmarks the way that camera or tracker would have
-recorded the same performance. A model that learnt healthy playing keeps its specificity
-under them; one that learnt the generator's quirks flags healthy hands seen another way.
+Each set-up changes the take file's landmarks (or keys) the way that camera, tracker or key
+sensor would have recorded the same performance. A model that learnt healthy playing keeps
+its specificity under them; one that learnt the generator's quirks flags healthy hands seen
+another way. The key timing (device/screening/key_timing.py) is reported beside.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ import numpy as np
 
 from device import takefile
 from device.kinematics.augment import PARENT, scale_bones
+from device.protocol import load as load_protocol
 from device.screening import models as models_mod
+from device.screening.key_timing import KeyTimingScore
 from device.screening.score import score_take
 from device.takefile import Take
 from model_export.screening.cohort import (
@@ -125,6 +128,38 @@ def smoothed(take: Take) -> Take:
     return replace(take, landmarks=out.astype(np.float32))
 
 
+def _take_rng(take: Take, salt: str) -> np.random.Generator:
+    return np.random.default_rng(zlib.crc32(f"{take.meta.get('participant')}{salt}".encode()))
+
+
+def key_jitter(seconds: float) -> Callable[[Take], Take]:
+    """Key onsets (and their releases with them) scattered by another ``seconds`` SD: a less
+    precise key sensor, or pianists less even than the generator's."""
+    def change(take: Take) -> Take:
+        keys = take.keys.copy()
+        keys[:, 1:3] += _take_rng(take, "keys").normal(0.0, seconds, (len(keys), 1))
+        return replace(take, keys=keys[np.argsort(keys[:, 1], kind="stable")])
+    return change
+
+
+def slips(take: Take) -> Take:
+    """A real player's slips: in each hand one note of the score not played and one wrong
+    note (a semitone off) struck just after another note."""
+    rng = _take_rng(take, "slips")
+    keys = take.keys
+    pivot = load_protocol().mirror_pivot / 2
+    kept, wrong = np.ones(len(keys), dtype=bool), []
+    for side in (keys[:, 0] < pivot, keys[:, 0] > pivot):
+        index = np.flatnonzero(side)
+        if len(index) < 4:
+            continue
+        missed, slipped = rng.choice(index, 2, replace=False)
+        kept[missed] = False
+        wrong.append(keys[slipped] + np.array([1.0, 0.02, 0.02, 0.0]))
+    keys = np.vstack([keys[kept], *wrong]) if wrong else keys[kept]
+    return replace(take, keys=keys[np.argsort(keys[:, 1], kind="stable")])
+
+
 @dataclass(frozen=True)
 class SetUp:
     name: str
@@ -142,6 +177,8 @@ SETUPS = (
     SetUp("tracker jitter + 2 px", jittered(2.0)),
     SetUp("smoothing tracker", smoothed),
     SetUp("other landmark placement (bones 5 %)", other_landmark_placement(0.05)),
+    SetUp("key onsets + 5 ms jitter", key_jitter(0.005)),
+    SetUp("a missed and a wrong note per hand", slips),
 )
 
 
@@ -170,8 +207,11 @@ def robustness(cohort_dir: Path, models: models_mod.ModelSet, tasks: list[int],
         for setup in setups:
             score = score_take(setup.change(take), models, file)
             ratio = {h: (s.severity if s else None) for h, s in score.hands.items()}
+            key_margin = {h: (k.score - k.threshold if isinstance(k, KeyTimingScore) else None)
+                          for h, k in score.key_timing.items()}
             records[setup.name].append(TakeRecord(str(file), take.task, pid, person.group,
-                                                  person.severity, person.affected_hand, ratio))
+                                                  person.severity, person.affected_hand, ratio,
+                                                  key_margin))
     if not records[setups[0].name]:
         raise CohortError(f"{cohort_dir}: no takes of task {', '.join(map(str, tasks))}")
     reference = records[setups[0].name]
@@ -196,12 +236,16 @@ def table(rows: list[dict[str, Any]], tasks: list[int]) -> str:
              "is).",
              "",
              "| set-up | specificity | sensitivity | ROC AUC | healthy hands' score, median "
-             "x as generated |",
-             "|---|---|---|---|---|"]
+             "x as generated | key timing: specificity | sensitivity | ROC AUC |",
+             "|---|---|---|---|---|---|---|---|"]
     for row in rows:
         auc = "-" if row["auc"] is None else f"{row['auc']:.2f}"
         ratio = row["healthy_score_ratio_median"]
+        keys = row.get("key_timing") or {}
+        key_auc = "-" if keys.get("auc") is None else f"{keys['auc']:.2f}"
         lines.append(f"| {row['setup']} | {pct(row['specificity'])} | "
                      f"{pct(row['sensitivity'])} | {auc} | "
-                     f"{'-' if ratio is None else f'{ratio:.2f}'} |")
+                     f"{'-' if ratio is None else f'{ratio:.2f}'} | "
+                     f"{pct(keys.get('specificity'))} | {pct(keys.get('sensitivity'))} | "
+                     f"{key_auc} |")
     return "\n".join(lines)
