@@ -116,7 +116,7 @@ def _take_order(take: TakeResult) -> tuple:
             take.tempo_mode, take.recorded)
 
 
-HAND_BLOCK_MM = 66.0  # verdict line and the taller of the two charts
+HAND_BLOCK_MM = 72.0  # verdict and key timing lines and the taller of the two charts
 
 
 def _takes(doc: ReportDocument, report: SessionReport) -> None:

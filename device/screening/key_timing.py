@@ -22,11 +22,15 @@ import numpy as np
 from device.kinematics.trim import hand_keys
 from device.protocol import FINGER_NAMES, Task
 
-METHOD = "key-lateness/2"  # /2: notes off the pulse by OUTLIER beats left out
+METHOD = "key-lateness/2"  # /2: notes off the pulse by OUTLIER event intervals left out
 NEIGHBOURS = 6  # events on either side of an event that its expected time is fitted to
 MIN_NOTES = 3  # notes a finger must play to be judged
 MIN_FOLLOWED = 0.8  # share of the score's notes that must be found among the keys
-OUTLIER = 0.5  # beats: a note further than this from the hand's pulse is not counted
+OUTLIER = 0.5  # event intervals: a note further than this from the pulse is not counted
+
+
+class KeyTimingUnavailableError(ValueError):
+    """The hand's key timing cannot be judged; the message says why."""
 
 
 @dataclass
@@ -124,16 +128,18 @@ def _line_residuals(notes: AlignedNotes, used: np.ndarray) -> np.ndarray:
 
 def onset_residuals(notes: AlignedNotes) -> np.ndarray:
     """Each note's onset less where the hand's pulse puts it; NaN where it cannot be said,
-    and for a note further than OUTLIER beats from it (a slip the alignment took for a note
-    of the score, or a keystroke not played as written), which is then also left out of the
-    pulse of the notes around it."""
+    and for a note further than OUTLIER event intervals from it (a slip the alignment took
+    for a note of the score, or a keystroke not played as written), which is then also left
+    out of the pulse of the notes around it."""
     residual = _line_residuals(notes, np.ones(len(notes.onset), dtype=bool))
     events = np.unique(notes.event)
     if len(events) < 2:
         return residual
     event_time = np.array([np.median(notes.onset[notes.event == e]) for e in events])
-    beat = np.median(np.diff(event_time) / np.diff(events))
-    wild = ~(np.abs(residual) <= OUTLIER * abs(beat))
+    interval = np.median(np.diff(event_time) / np.diff(events))
+    if not interval > 0:
+        raise KeyTimingUnavailableError("the key onsets do not advance through the score")
+    wild = np.abs(residual) > OUTLIER * interval  # NaN (too few events around) is not wild
     if not wild.any():
         return residual
     residual = _line_residuals(notes, ~wild)
@@ -143,7 +149,7 @@ def onset_residuals(notes: AlignedNotes) -> np.ndarray:
 
 def finger_lateness(notes: AlignedNotes) -> np.ndarray:
     """(5,) per finger: (mean residual of its notes - mean of the hand's) x sqrt(its notes),
-    in seconds; NaN for a finger with fewer than MIN_NOTES notes."""
+    in seconds x sqrt(notes); NaN for a finger with fewer than MIN_NOTES notes."""
     residual = onset_residuals(notes)
     kept = np.isfinite(residual)
     out = np.full(len(FINGER_NAMES), np.nan)
@@ -157,14 +163,12 @@ def finger_lateness(notes: AlignedNotes) -> np.ndarray:
     return out
 
 
-class KeyTimingUnavailableError(ValueError):
-    """The hand's key timing cannot be judged; the message says why."""
-
-
 def hand_lateness(keys: np.ndarray, task: Task, hand: str, pivot: float) -> np.ndarray:
     """(5,) finger lateness of one hand of a take, or KeyTimingUnavailableError."""
     if keys.shape[0] == 0:
         raise KeyTimingUnavailableError("no key data in the take")
+    if hand_keys(keys, hand, pivot).shape[0] == 0:
+        raise KeyTimingUnavailableError("no keys on this hand's side of the keyboard")
     notes = align(keys, task, hand, pivot)
     if notes.followed < MIN_FOLLOWED:
         raise KeyTimingUnavailableError(
@@ -172,7 +176,8 @@ def hand_lateness(keys: np.ndarray, task: Task, hand: str, pivot: float) -> np.n
             f"{task.number} gives this hand; at least {MIN_FOLLOWED:.0%} needed")
     lateness = finger_lateness(notes)
     if not np.isfinite(lateness).any():
-        raise KeyTimingUnavailableError("no finger played enough notes to be judged")
+        raise KeyTimingUnavailableError(
+            f"no finger played {MIN_NOTES} notes on the hand's pulse, which it needs to be judged")
     return lateness
 
 
@@ -189,9 +194,18 @@ class KeyTimingNorm:
         if entry.get("method") != METHOD:
             raise ValueError(f"unknown key timing method {entry.get('method')!r}; "
                              f"the box knows {METHOD}")
-        mean = [np.nan if v is None else float(v) for v in entry["finger_mean"]]
-        sd = [np.nan if v is None else float(v) for v in entry["finger_sd"]]
-        return cls(np.array(mean), np.array(sd), float(entry["threshold"]))
+        mean = np.array([np.nan if v is None else float(v) for v in entry["finger_mean"]])
+        sd = np.array([np.nan if v is None else float(v) for v in entry["finger_sd"]])
+        threshold = float(entry["threshold"])
+        fingers = len(FINGER_NAMES)
+        if mean.shape != (fingers,) or sd.shape != (fingers,):
+            raise ValueError(f"finger_mean and finger_sd need {fingers} values each")
+        if np.any(sd[np.isfinite(sd)] <= 0) or not np.array_equal(np.isfinite(mean),
+                                                                  np.isfinite(sd)):
+            raise ValueError("each finger needs a mean and a positive SD, or null for both")
+        if not np.isfinite(threshold):
+            raise ValueError(f"threshold must be a finite number, got {threshold}")
+        return cls(mean, sd, threshold)
 
     def z(self, lateness: np.ndarray) -> np.ndarray:
         return (lateness - self.finger_mean) / self.finger_sd

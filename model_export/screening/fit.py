@@ -361,8 +361,10 @@ def recalibrate_all(cohort: Cohort, out: Path, tasks: list[int]) -> dict[str, An
     for task, entry in todo.items():
         x_train, x_val = splits[task]
         update = calibration(out / entry["file"], x_train, x_val, preprocessing, entry["score"])
-        update |= key_timing_entry(cohort, task, entry["train_participants"],
-                                   entry["validation_participants"])
+        # norms from other people or key sensors are not kept: without keys, none
+        update["key_timing"] = key_timing_entry(
+            cohort, task, entry["train_participants"],
+            entry["validation_participants"]).get("key_timing")
         float_path = out / str(entry.get("float_file", ""))
         if entry.get("float_file") and float_path.is_file():
             model = tf.keras.models.load_model(float_path)

@@ -57,10 +57,11 @@ def key_timing_entry(cohort: Cohort, task: int, train_ids: list[str], val_ids: l
                     "key data; %d each needed)", task, len(train), len(val), MIN_HANDS)
         return {}
     counts = np.isfinite(train).sum(axis=0)
-    normed = [d for d in range(train.shape[1]) if counts[d] >= MIN_HANDS]
     mean, sd = np.full(train.shape[1], np.nan), np.full(train.shape[1], np.nan)
-    mean[normed] = [np.nanmean(train[:, d]) for d in normed]
-    sd[normed] = [np.nanstd(train[:, d], ddof=1) for d in normed]
+    for d in range(train.shape[1]):
+        spread = np.nanstd(train[:, d], ddof=1) if counts[d] >= MIN_HANDS else 0.0
+        if spread > 0:  # a finger without spread among healthy hands gets no norm
+            mean[d], sd[d] = np.nanmean(train[:, d]), spread
     norm = KeyTimingNorm(mean, sd, threshold=0.0)
     scores = []
     for row in val:
@@ -68,6 +69,8 @@ def key_timing_entry(cohort: Cohort, task: int, train_ids: list[str], val_ids: l
         if np.isfinite(z).any():
             scores.append(worst_finger(z)[0])
     if len(scores) < MIN_HANDS:
+        log.warning("task %d: key timing not normed (%d validation hands with a normed "
+                    "finger; %d needed)", task, len(scores), MIN_HANDS)
         return {}
     scores_arr = np.array(scores)
     v_mean, v_sd = float(scores_arr.mean()), float(scores_arr.std(ddof=1))
