@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from device import takefile
+from device.commands.score import describe
 from device.protocol import load as load_protocol
 from device.screening import models as models_mod
 from device.screening.key_timing import (
@@ -179,14 +180,19 @@ def test_score_reports_key_timing_beside_the_autoencoder(tmp_path, trained):
 
     take = make_take(task=TASK)
     take.keys = score_keys(TASK, np.random.default_rng(6), late={"right": (1, 0.03)})
-    result = score_take(take, models, "late.take.npz").as_contract()
+    scored = score_take(take, models, "late.take.npz")
+    assert "  right key timing: latest finger index, z " in describe(scored)
+    assert describe(scored).split("right key timing")[1].strip().endswith("-> LATE")
+    result = scored.as_contract()
     assert result["key_timing"]["right"]["abnormal"] is True
     assert result["key_timing"]["right"]["finger"] == "index"
     assert result["key_timing"]["left"]["abnormal"] is False
     assert set(result["hands"]["right"]) == {"error", "threshold", "abnormal"}  # contract 2
 
     take.keys = np.zeros((0, 4))
-    result = score_take(take, models, "nokeys.take.npz").as_contract()
+    scored = score_take(take, models, "nokeys.take.npz")
+    assert "  left key timing: not judged: no key data in the take" in describe(scored)
+    result = scored.as_contract()
     assert result["key_timing"]["left"] == {"method": "key-lateness/2", "abnormal": None,
                                             "reason": "no key data in the take"}
     assert result["hands"]["left"] is not None  # the autoencoder still judges the hand

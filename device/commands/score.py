@@ -11,6 +11,7 @@ from typing import Any
 from device import takefile
 from device.commands.take import settings_from
 from device.screening import models as models_mod
+from device.screening.key_timing import KeyTimingScore
 from device.screening.score import TakeScore, score_take
 
 
@@ -39,6 +40,12 @@ def describe(score: TakeScore) -> str:
             f"most unusual: {ex.worst_finger} ({ex.finger_ratio[ex.worst_finger]:.1f}x healthy)"
             f"{moment}"
         )
+    for hand, keys in score.key_timing.items():
+        if isinstance(keys, KeyTimingScore):
+            lines.append(f"  {hand} key timing: latest finger {keys.finger}, z {keys.score:.2f} / "
+                         f"threshold {keys.threshold:.2f} -> {'LATE' if keys.late else 'even'}")
+        else:
+            lines.append(f"  {hand} key timing: not judged: {keys}")
     return "\n".join(lines)
 
 
