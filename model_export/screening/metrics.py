@@ -10,6 +10,12 @@ from scipy.stats import mannwhitneyu
 SEVERITY_BINS = (("mild", 0.0, 1 / 3), ("moderate", 1 / 3, 2 / 3), ("marked", 2 / 3, 1.01))
 
 
+def _largest(per_hand: dict[str, float | None]) -> float | None:
+    """The take's value: the larger of its hands' (None when neither hand was judged)."""
+    judged = [v for v in per_hand.values() if v is not None]
+    return max(judged) if judged else None
+
+
 @dataclass
 class TakeRecord:
     """One scored take: per hand the error over the threshold (None: not scored)."""
@@ -26,8 +32,7 @@ class TakeRecord:
 
     @property
     def score(self) -> float | None:
-        scored = [r for r in self.ratio.values() if r is not None]
-        return max(scored) if scored else None
+        return _largest(self.ratio)
 
     @property
     def abnormal(self) -> bool | None:
@@ -36,8 +41,7 @@ class TakeRecord:
 
     @property
     def key_score(self) -> float | None:
-        judged = [m for m in self.key_margin.values() if m is not None]
-        return max(judged) if judged else None
+        return _largest(self.key_margin)
 
     @property
     def either_abnormal(self) -> bool | None:
