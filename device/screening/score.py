@@ -53,6 +53,12 @@ class TakeScore:
     key_timing: dict[str, KeyTimingScore | str] = field(default_factory=dict)
 
     @property
+    def key_margins(self) -> dict[str, float | None]:
+        """Per hand the key timing score less its threshold; None where not judged."""
+        return {hand: (k.score - k.threshold if isinstance(k, KeyTimingScore) else None)
+                for hand, k in self.key_timing.items()}
+
+    @property
     def abnormal(self) -> bool | None:
         """Any scored hand abnormal; None when no hand could be scored."""
         scored = [h for h in self.hands.values() if h is not None]

@@ -13,7 +13,6 @@ import numpy as np
 from device import takefile
 from device.kinematics.prepare import DEFAULT_SETTINGS, Settings
 from device.screening import models as models_mod
-from device.screening.key_timing import KeyTimingScore
 from device.screening.score import score_take
 from model_export.screening.cohort import Cohort, load
 from model_export.screening.fit import (
@@ -61,10 +60,8 @@ def score_cohort(cohort: Cohort, models: models_mod.ModelSet) -> dict[int, list[
         score = score_take(take, models, file)
         group, severity, affected = _participant(cohort, pid)
         ratio = {h: (s.severity if s else None) for h, s in score.hands.items()}
-        key_margin = {h: (k.score - k.threshold if isinstance(k, KeyTimingScore) else None)
-                      for h, k in score.key_timing.items()}
-        records.setdefault(take.task, []).append(
-            TakeRecord(file, take.task, pid, group, severity, affected, ratio, key_margin))
+        records.setdefault(take.task, []).append(TakeRecord(
+            file, take.task, pid, group, severity, affected, ratio, score.key_margins))
     return records
 
 

@@ -22,7 +22,6 @@ from device import takefile
 from device.kinematics.augment import PARENT, scale_bones
 from device.protocol import load as load_protocol
 from device.screening import models as models_mod
-from device.screening.key_timing import KeyTimingScore
 from device.screening.score import score_take
 from device.takefile import Take
 from model_export.screening.cohort import (
@@ -100,11 +99,15 @@ def depth_scaled(gain: float) -> Callable[[Take], Take]:
     return change
 
 
+def _take_rng(take: Take, salt: str) -> np.random.Generator:
+    """The same draws for every take of one participant (``salt`` keeps set-ups apart)."""
+    return np.random.default_rng(zlib.crc32(f"{take.meta.get('participant')}{salt}".encode()))
+
+
 def jittered(pixels: float) -> Callable[[Take], Take]:
     """A noisier tracker: extra independent jitter of ``pixels`` SD on every coordinate."""
     def change(px: np.ndarray, take: Take) -> np.ndarray:
-        rng = np.random.default_rng(zlib.crc32(str(take.meta.get("participant")).encode()))
-        return px + rng.normal(0.0, pixels, px.shape)
+        return px + _take_rng(take, "").normal(0.0, pixels, px.shape)
     return lambda take: _in_pixels(take, change)
 
 
@@ -126,10 +129,6 @@ def smoothed(take: Take) -> Take:
         both = np.isfinite(out[i]) & np.isfinite(out[i - 1])
         out[i][both] = 0.5 * out[i][both] + 0.5 * out[i - 1][both]
     return replace(take, landmarks=out.astype(np.float32))
-
-
-def _take_rng(take: Take, salt: str) -> np.random.Generator:
-    return np.random.default_rng(zlib.crc32(f"{take.meta.get('participant')}{salt}".encode()))
 
 
 def key_jitter(seconds: float) -> Callable[[Take], Take]:
@@ -207,11 +206,9 @@ def robustness(cohort_dir: Path, models: models_mod.ModelSet, tasks: list[int],
         for setup in setups:
             score = score_take(setup.change(take), models, file)
             ratio = {h: (s.severity if s else None) for h, s in score.hands.items()}
-            key_margin = {h: (k.score - k.threshold if isinstance(k, KeyTimingScore) else None)
-                          for h, k in score.key_timing.items()}
             records[setup.name].append(TakeRecord(str(file), take.task, pid, person.group,
                                                   person.severity, person.affected_hand, ratio,
-                                                  key_margin))
+                                                  score.key_margins))
     if not records[setups[0].name]:
         raise CohortError(f"{cohort_dir}: no takes of task {', '.join(map(str, tasks))}")
     reference = records[setups[0].name]
