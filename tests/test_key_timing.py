@@ -22,7 +22,12 @@ from device.screening.key_timing import (
 )
 from device.screening.score import score_take
 from model_export.screening.cohort import Cohort, HandSample, Participant
-from model_export.screening.key_norms import key_timing_entry
+from model_export.screening.key_norms import (
+    FINGER_HABIT_SD,
+    key_timing_entry,
+    person_habits,
+    with_finger_habits,
+)
 from model_export.screening.metrics import TakeRecord, summarise
 from tests.conftest import TASK
 from tests.helpers import make_take
@@ -127,7 +132,8 @@ def test_a_malformed_norm_is_refused_by_name(change, problem):
         KeyTimingNorm.from_card(entry)
 
 
-def keyed_cohort(root, healthy: int, task: int = TASK, takes: int = 2) -> Cohort:
+def keyed_cohort(root, healthy: int, task: int = TASK, takes: int = 2,
+                 source: str = "synthetic") -> Cohort:
     """Healthy people whose takes carry keys that follow ``task``'s score."""
     rng = np.random.default_rng(5)
     participants, samples = {}, {task: []}
@@ -137,6 +143,7 @@ def keyed_cohort(root, healthy: int, task: int = TASK, takes: int = 2) -> Cohort
         for k in range(takes):
             take = make_take(task=task)
             take.keys = score_keys(task, rng, jitter=rng.uniform(0.003, 0.006))
+            take.meta |= {"participant": pid, "source": source}
             path = root / f"{pid}_t{task:02d}_{k}.take.npz"
             takefile.write(path, take)
             samples[task] += [HandSample(str(path), pid, task, hand, np.zeros((1,)))
@@ -144,8 +151,9 @@ def keyed_cohort(root, healthy: int, task: int = TASK, takes: int = 2) -> Cohort
     return Cohort(root, participants, samples)
 
 
-def test_norms_and_threshold_for_the_card(tmp_path):
-    cohort = keyed_cohort(tmp_path, healthy=12)
+@pytest.mark.parametrize("source", ["camera", "synthetic"])
+def test_norms_and_threshold_for_the_card(tmp_path, source):
+    cohort = keyed_cohort(tmp_path, healthy=12, source=source)
     people = sorted(cohort.participants)
     entry = key_timing_entry(cohort, TASK, people[:8], people[8:])["key_timing"]
     # task 4's ring finger never plays, its little finger twice a take: no norm for them
@@ -156,6 +164,8 @@ def test_norms_and_threshold_for_the_card(tmp_path):
     for pid in people[8:]:
         for k in range(2):
             take = takefile.read(tmp_path / f"{pid}_t{TASK:02d}_{k}.take.npz")
+            if source == "synthetic":  # the generator's even fingers get a person's habits
+                take = with_finger_habits(take, person_habits(pid, FINGER_HABIT_SD))
             for hand in takefile.HANDS:
                 z = norm.z(hand_lateness(take.keys, PROTOCOL.task(TASK), hand, PIVOT))
                 worst.append(worst_finger(z)[0])
@@ -163,6 +173,23 @@ def test_norms_and_threshold_for_the_card(tmp_path):
     # too few hands with key data in either part: no norm rather than a guess
     assert key_timing_entry(cohort, TASK, people[:2], people[2:]) == {}  # 8 training hands
     assert key_timing_entry(cohort, TASK, people[:8], people[8:10]) == {}  # 8 validation
+
+
+def test_synthetic_norms_allow_for_finger_habits_recorded_ones_have_their_own(tmp_path):
+    """A pianist whose index finger is 8 ms late in everything is flagged by norms taken
+    from the generator's even fingers, and not by norms that allow for habits."""
+    entries = {}
+    for source in ("camera", "synthetic"):
+        cohort = keyed_cohort(tmp_path / source, healthy=16, source=source)
+        people = sorted(cohort.participants)
+        entries[source] = key_timing_entry(cohort, TASK, people[:10], people[10:])["key_timing"]
+    even, habits = (np.array(entries[s]["finger_sd"][:3]) for s in ("camera", "synthetic"))
+    assert np.all(habits > 1.5 * even)
+    keys = score_keys(TASK, np.random.default_rng(12), jitter=0.004, late={"right": (1, 0.008)})
+    verdict = {s: judge(keys, PROTOCOL.task(TASK), "right", PIVOT,
+                        KeyTimingNorm.from_card(entries[s])).late for s in entries}
+    assert verdict == {"camera": True, "synthetic": False}
+    assert entries["synthetic"]["synthetic_finger_habit_sd"] == FINGER_HABIT_SD
 
 
 def test_score_reports_key_timing_beside_the_autoencoder(tmp_path, trained):
@@ -249,6 +276,28 @@ def test_key_set_ups_change_the_keys_as_said_and_key_timing_copes_with_slips():
     assert 0.0045 < np.std(moved) < 0.0055
     assert np.allclose(shaken.keys[:, 2] - shaken.keys[:, 1], 0.5)  # releases go with them
     assert key_jitter(0.005)(spaced).keys.tolist() == shaken.keys.tolist()  # reproducible
+
+
+def test_uneven_fingers_set_up_moves_each_finger_by_its_own_fixed_amount():
+    from model_export.screening.setups import finger_habits
+
+    take = make_take(task=1)
+    take.keys = score_keys(1, np.random.default_rng(10), jitter=0.0)
+    changed = finger_habits(0.003)(take)
+    assert changed.keys.shape == take.keys.shape and np.all(np.diff(changed.keys[:, 1]) >= 0)
+    for hand in ("left", "right"):
+        before = align(take.keys, PROTOCOL.task(1), hand, PIVOT)
+        after = align(changed.keys, PROTOCOL.task(1), hand, PIVOT)
+        assert np.array_equal(before.digit, after.digit)
+        moved = after.onset - before.onset
+        per_digit = [moved[before.digit == d] for d in range(5) if np.any(before.digit == d)]
+        assert all(np.ptp(m) < 1e-9 for m in per_digit)  # one fixed amount per finger
+        assert np.ptp([m[0] for m in per_digit]) > 0.001  # fingers moved apart
+        assert np.abs(moved).max() < 0.015
+    other = make_take(task=1)  # another take of the same pianist: the same habits
+    other.keys = score_keys(1, np.random.default_rng(11), jitter=0.0)
+    assert np.allclose(finger_habits(0.003)(other).keys[:, 1] - other.keys[:, 1],
+                       changed.keys[:, 1] - take.keys[:, 1])
 
 
 def test_a_note_far_off_the_pulse_is_left_out_not_counted():

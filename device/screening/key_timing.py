@@ -40,6 +40,7 @@ class AlignedNotes:
     digit: np.ndarray  # (n,) 0 thumb .. 4 little
     onset: np.ndarray  # (n,) seconds
     event: np.ndarray  # (n,) index of the score event in Task.played()
+    note: np.ndarray  # (n,) MIDI note of the key
     expected: int  # notes in the score for this hand
 
     @property
@@ -89,20 +90,20 @@ def align(keys: np.ndarray, task: Task, hand: str, pivot: float) -> AlignedNotes
         cost[i] = j + np.minimum.accumulate(base - j)
         took_event[i] = np.concatenate([[True], base[1:] < cost[i, :-1] + 1])
         step[i] = np.where(took_event[i], k_best, 1)
-    rows: list[tuple[int, float, int]] = []
+    rows: list[tuple[int, float, int, int]] = []
     i, k_at = n_ev, n_keys
     while i > 0 or k_at > 0:
         k = int(step[i, k_at])
         if i > 0 and took_event[i, k_at]:
-            rows.extend((events[i - 1][notes[m]], float(played[m, 1]), i - 1)
+            rows.extend((events[i - 1][notes[m]], float(played[m, 1]), i - 1, notes[m])
                         for m in range(k_at - k, k_at))
             i, k_at = i - 1, k_at - k
         else:
             k_at -= 1
     rows.sort(key=lambda r: (r[2], r[1]))
-    table = np.array(rows, dtype=np.float64).reshape(-1, 3)
+    table = np.array(rows, dtype=np.float64).reshape(-1, 4)
     return AlignedNotes(digit=table[:, 0].astype(int), onset=table[:, 1],
-                        event=table[:, 2].astype(int),
+                        event=table[:, 2].astype(int), note=table[:, 3].astype(int),
                         expected=sum(len(e) for e in events))
 
 

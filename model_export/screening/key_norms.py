@@ -1,10 +1,20 @@
 """Healthy norms of the key timing measure (device/screening/key_timing.py) for a card
 entry: finger lateness mean and SD from the training people's hands, the threshold from the
-validation people's, the same split as the task's autoencoder."""
+validation people's, the same split as the task's autoencoder.
+
+The generator's healthy fingers are perfectly even: every note is off its pulse by
+independent noise alone. Real players have habits, each finger of a hand a little early or
+late in all they play, and norms without them flag such players (the set-up "uneven
+fingers" in setups.py shows by how much). So on synthetic takes each person's fingers get
+habits drawn here, FINGER_HABIT_SD apart, before the norms are taken; recorded takes already
+have their players' own.
+"""
 
 from __future__ import annotations
 
 import logging
+import zlib
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +26,39 @@ from device.screening.key_timing import (
     METHOD,
     KeyTimingNorm,
     KeyTimingUnavailableError,
+    align,
     hand_lateness,
     worst_finger,
 )
+from device.takefile import Take
 from model_export.screening.cohort import Cohort
 
 log = logging.getLogger(__name__)
 MIN_HANDS = 10  # healthy hands with key data each part needs for a norm
+FINGER_HABIT_SD = 0.004  # seconds: SD of each synthetic person's per-finger lead or lag
+
+
+def with_finger_habits(take: Take, offsets: np.ndarray) -> Take:
+    """The take with each hand's keys moved by their finger's offset (``offsets``: hand x
+    digit, seconds, hands in takefile.HANDS order). A key's finger is the one the score
+    gives the note it is matched to; keys matched to no note stay."""
+    protocol = load_protocol()
+    task, pivot = protocol.task(take.task), protocol.mirror_pivot / 2
+    shift: dict[tuple[int, float], float] = {}
+    for offset, hand in zip(offsets, takefile.HANDS, strict=True):
+        notes = align(take.keys, task, hand, pivot)
+        shift.update(zip(zip(notes.note.tolist(), notes.onset.tolist(), strict=True),
+                         offset[notes.digit].tolist(), strict=True))
+    keys = take.keys.copy()
+    keys[:, 1:3] += np.array([shift.get((int(note), onset), 0.0)
+                              for note, onset in take.keys[:, :2].tolist()]).reshape(-1, 1)
+    return replace(take, keys=keys[np.argsort(keys[:, 1], kind="stable")])
+
+
+def person_habits(participant: str, sd: float) -> np.ndarray:
+    """(hands, 5) seconds: one person's finger habits, the same in all their takes."""
+    seed = zlib.crc32(f"{participant} finger habits".encode())
+    return np.random.default_rng(seed).normal(0.0, sd, (len(takefile.HANDS), 5))
 
 
 def lateness_of(cohort: Cohort, task: int, people: list[str]) -> np.ndarray:
@@ -35,6 +71,9 @@ def lateness_of(cohort: Cohort, task: int, people: list[str]) -> np.ndarray:
     rows = []
     for file in files:
         take = takefile.read(Path(file))
+        if take.meta.get("source") == "synthetic" and take.keys.shape[0]:
+            take = with_finger_habits(take, person_habits(str(take.meta.get("participant")),
+                                                          FINGER_HABIT_SD))
         for hand in takefile.HANDS:
             try:
                 rows.append(hand_lateness(take.keys, protocol.task(task), hand, pivot))
@@ -81,6 +120,7 @@ def key_timing_entry(cohort: Cohort, task: int, train_ids: list[str], val_ids: l
         "threshold": v_mean + 2.0 * v_sd,
         "threshold_method": f"mean + 2 SD of the worst finger's lateness z on the {len(scores)} "
                             "held-out healthy validation hands with key data",
+        "synthetic_finger_habit_sd": FINGER_HABIT_SD,
         "validation_mean": v_mean,
         "validation_sd": v_sd,
         "n_train_hands": len(train),

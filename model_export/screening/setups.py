@@ -23,7 +23,7 @@ from device.kinematics.augment import PARENT, scale_bones
 from device.protocol import load as load_protocol
 from device.screening import models as models_mod
 from device.screening.score import score_take
-from device.takefile import Take
+from device.takefile import HANDS, Take
 from model_export.screening.cohort import (
     PARTICIPANTS_FILE,
     TAKE_GLOB,
@@ -31,6 +31,7 @@ from model_export.screening.cohort import (
     participant_of,
     read_participants,
 )
+from model_export.screening.key_norms import with_finger_habits
 from model_export.screening.metrics import TakeRecord, summarise
 
 BONE_SEED = 20261125  # one other tracker: its landmark placement is fixed, not per take
@@ -141,6 +142,16 @@ def key_jitter(seconds: float) -> Callable[[Take], Take]:
     return change
 
 
+def finger_habits(seconds: float) -> Callable[[Take], Take]:
+    """Each pianist's own uneven fingers: every finger of each hand strikes early or late by
+    its own fixed amount (SD ``seconds``) in all of that pianist's takes, as real players'
+    weaker fingers do and the generator's healthy fingers do not."""
+    def change(take: Take) -> Take:
+        return with_finger_habits(
+            take, _take_rng(take, "fingers").normal(0.0, seconds, (len(HANDS), 5)))
+    return change
+
+
 def slips(take: Take) -> Take:
     """A real player's slips: in each hand one note of the score not played and one wrong
     note (a semitone off) struck just after another note."""
@@ -178,6 +189,8 @@ SETUPS = (
     SetUp("other landmark placement (bones 5 %)", other_landmark_placement(0.05)),
     SetUp("key onsets + 5 ms jitter", key_jitter(0.005)),
     SetUp("a missed and a wrong note per hand", slips),
+    SetUp("uneven fingers (each 3 ms early or late)", finger_habits(0.003)),
+    SetUp("uneven fingers (each 6 ms early or late)", finger_habits(0.006)),
 )
 
 
