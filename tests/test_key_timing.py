@@ -190,6 +190,17 @@ def test_synthetic_norms_allow_for_finger_habits_recorded_ones_have_their_own(tm
                         KeyTimingNorm.from_card(entries[s])).late for s in entries}
     assert verdict == {"camera": True, "synthetic": False}
     assert entries["synthetic"]["synthetic_finger_habit_sd"] == FINGER_HABIT_SD
+    assert entries["synthetic"]["n_takes_given_habits"] == 32
+    assert "synthetic_finger_habit_sd" not in entries["camera"]
+    assert entries["synthetic"]["n_train_people"] == 10
+
+
+def test_finger_habits_leave_keys_that_follow_no_score_alone():
+    take = make_take(task=1)
+    take.keys = score_keys(4, np.random.default_rng(13))  # another task's notes
+    assert align(take.keys, PROTOCOL.task(1), "right", PIVOT).followed < 0.8
+    moved = with_finger_habits(take, np.full((2, 5), 0.01))
+    assert np.array_equal(moved.keys, take.keys[np.argsort(take.keys[:, 1], kind="stable")])
 
 
 def test_score_reports_key_timing_beside_the_autoencoder(tmp_path, trained):
@@ -278,26 +289,44 @@ def test_key_set_ups_change_the_keys_as_said_and_key_timing_copes_with_slips():
     assert key_jitter(0.005)(spaced).keys.tolist() == shaken.keys.tolist()  # reproducible
 
 
-def test_uneven_fingers_set_up_moves_each_finger_by_its_own_fixed_amount():
-    from model_export.screening.setups import finger_habits
+def _moved_per_note(task: int, before: np.ndarray, after: np.ndarray
+                    ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per hand: the digit of each note of the score matched, and how far its key moved."""
+    out = {}
+    for hand in takefile.HANDS:
+        was, now = (align(keys, PROTOCOL.task(task), hand, PIVOT) for keys in (before, after))
+        onset_now = {(e, n): t for e, n, t in zip(now.event, now.note, now.onset, strict=True)}
+        assert len(onset_now) == len(was.onset)  # every note still matched, to the same event
+        moved = [onset_now[(e, n)] - t for e, n, t in zip(was.event, was.note, was.onset,
+                                                             strict=True)]
+        out[hand] = (was.digit, np.array(moved))
+    return out
 
-    take = make_take(task=1)
-    take.keys = score_keys(1, np.random.default_rng(10), jitter=0.0)
+
+@pytest.mark.parametrize("task", [1, 9])  # single notes; a five-note chord
+def test_uneven_fingers_set_up_moves_each_finger_by_the_pianists_own_amount(task):
+    from model_export.screening.setups import _take_rng, finger_habits
+
+    take = make_take(task=task)
+    take.keys = score_keys(task, np.random.default_rng(10))
     changed = finger_habits(0.003)(take)
     assert changed.keys.shape == take.keys.shape and np.all(np.diff(changed.keys[:, 1]) >= 0)
-    for hand in ("left", "right"):
-        before = align(take.keys, PROTOCOL.task(1), hand, PIVOT)
-        after = align(changed.keys, PROTOCOL.task(1), hand, PIVOT)
-        assert np.array_equal(before.digit, after.digit)
-        moved = after.onset - before.onset
-        per_digit = [moved[before.digit == d] for d in range(5) if np.any(before.digit == d)]
-        assert all(np.ptp(m) < 1e-9 for m in per_digit)  # one fixed amount per finger
-        assert np.ptp([m[0] for m in per_digit]) > 0.001  # fingers moved apart
-        assert np.abs(moved).max() < 0.015
-    other = make_take(task=1)  # another take of the same pianist: the same habits
-    other.keys = score_keys(1, np.random.default_rng(11), jitter=0.0)
-    assert np.allclose(finger_habits(0.003)(other).keys[:, 1] - other.keys[:, 1],
-                       changed.keys[:, 1] - take.keys[:, 1])
+    habits = _take_rng(take, "fingers 0.003").normal(0.0, 0.003, (2, 5))
+    assert np.ptp(habits) > 0.002 and not np.allclose(habits[0], habits[1])
+    mine = _moved_per_note(task, take.keys, changed.keys)
+    for h, (digit, moved) in enumerate(mine.values()):
+        assert np.allclose(moved, habits[h, digit], rtol=0.0, atol=1e-9)
+    # another take of the same pianist: the same habits; another pianist: their own
+    other = make_take(task=task)
+    other.keys = score_keys(task, np.random.default_rng(11))
+    moved_other = _moved_per_note(task, other.keys, finger_habits(0.003)(other).keys)
+    for h, (digit, moved) in enumerate(moved_other.values()):
+        assert np.allclose(moved, habits[h, digit], rtol=0.0, atol=1e-9)
+    stranger = make_take(task=task)
+    stranger.meta["participant"] = "P002"
+    stranger.keys = take.keys
+    moved_stranger = _moved_per_note(task, take.keys, finger_habits(0.003)(stranger).keys)
+    assert not np.allclose(moved_stranger["right"][1], mine["right"][1], rtol=0.0, atol=1e-4)
 
 
 def test_a_note_far_off_the_pulse_is_left_out_not_counted():

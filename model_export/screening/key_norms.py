@@ -24,6 +24,7 @@ from device import takefile
 from device.protocol import load as load_protocol
 from device.screening.key_timing import (
     METHOD,
+    MIN_FOLLOWED,
     KeyTimingNorm,
     KeyTimingUnavailableError,
     align,
@@ -41,12 +42,15 @@ FINGER_HABIT_SD = 0.004  # seconds: SD of each synthetic person's per-finger lea
 def with_finger_habits(take: Take, offsets: np.ndarray) -> Take:
     """The take with each hand's keys moved by their finger's offset (``offsets``: hand x
     digit, seconds, hands in takefile.HANDS order). A key's finger is the one the score
-    gives the note it is matched to; keys matched to no note stay."""
+    gives the note it is matched to; keys matched to no note, and the keys of a hand that
+    does not follow the score (fewer than MIN_FOLLOWED of its notes found), stay."""
     protocol = load_protocol()
     task, pivot = protocol.task(take.task), protocol.mirror_pivot / 2
     shift: dict[tuple[int, float], float] = {}
     for offset, hand in zip(offsets, takefile.HANDS, strict=True):
         notes = align(take.keys, task, hand, pivot)
+        if notes.followed < MIN_FOLLOWED:
+            continue
         shift.update(zip(zip(notes.note.tolist(), notes.onset.tolist(), strict=True),
                          offset[notes.digit].tolist(), strict=True))
     keys = take.keys.copy()
@@ -61,25 +65,26 @@ def person_habits(participant: str, sd: float) -> np.ndarray:
     return np.random.default_rng(seed).normal(0.0, sd, (len(takefile.HANDS), 5))
 
 
-def lateness_of(cohort: Cohort, task: int, people: list[str]) -> np.ndarray:
+def lateness_of(cohort: Cohort, task: int, people: list[str]) -> tuple[np.ndarray, int]:
     """(hands, 5): finger lateness of every hand of ``people``'s takes of ``task`` that the
-    keys can judge."""
+    keys can judge; and how many of the takes were synthetic and given finger habits."""
     protocol = load_protocol()
     pivot = protocol.mirror_pivot / 2
     chosen = set(people)
     files = sorted({s.file for s in cohort.samples.get(task, []) if s.participant in chosen})
-    rows = []
+    rows, with_habits = [], 0
     for file in files:
         take = takefile.read(Path(file))
         if take.meta.get("source") == "synthetic" and take.keys.shape[0]:
             take = with_finger_habits(take, person_habits(str(take.meta.get("participant")),
                                                           FINGER_HABIT_SD))
+            with_habits += 1
         for hand in takefile.HANDS:
             try:
                 rows.append(hand_lateness(take.keys, protocol.task(task), hand, pivot))
             except KeyTimingUnavailableError as exc:
                 log.debug("%s %s hand: %s", file, hand, exc)
-    return np.array(rows).reshape(-1, 5)
+    return np.array(rows).reshape(-1, 5), with_habits
 
 
 def _nan_to_none(values: np.ndarray) -> list[float | None]:
@@ -90,7 +95,8 @@ def key_timing_entry(cohort: Cohort, task: int, train_ids: list[str], val_ids: l
                      ) -> dict[str, Any]:
     """``{"key_timing": {...}}`` for the card entry, or ``{}`` when the cohort has too few
     healthy hands with key data (the box then reports key timing as unavailable)."""
-    train, val = lateness_of(cohort, task, train_ids), lateness_of(cohort, task, val_ids)
+    (train, train_habits), (val, val_habits) = (lateness_of(cohort, task, train_ids),
+                                                lateness_of(cohort, task, val_ids))
     if len(train) < MIN_HANDS or len(val) < MIN_HANDS:
         log.warning("task %d: key timing not normed (%d training and %d validation hands with "
                     "key data; %d each needed)", task, len(train), len(val), MIN_HANDS)
@@ -113,6 +119,9 @@ def key_timing_entry(cohort: Cohort, task: int, train_ids: list[str], val_ids: l
         return {}
     scores_arr = np.array(scores)
     v_mean, v_sd = float(scores_arr.mean()), float(scores_arr.std(ddof=1))
+    habits = ({"synthetic_finger_habit_sd": FINGER_HABIT_SD,
+               "n_takes_given_habits": train_habits + val_habits}
+              if train_habits + val_habits else {})
     return {"key_timing": {
         "method": METHOD,
         "finger_mean": _nan_to_none(mean),
@@ -120,9 +129,10 @@ def key_timing_entry(cohort: Cohort, task: int, train_ids: list[str], val_ids: l
         "threshold": v_mean + 2.0 * v_sd,
         "threshold_method": f"mean + 2 SD of the worst finger's lateness z on the {len(scores)} "
                             "held-out healthy validation hands with key data",
-        "synthetic_finger_habit_sd": FINGER_HABIT_SD,
         "validation_mean": v_mean,
         "validation_sd": v_sd,
         "n_train_hands": len(train),
         "n_validation_hands": len(scores),
-    }}
+        "n_train_people": len(set(train_ids)),
+        "n_validation_people": len(set(val_ids)),
+    } | habits}

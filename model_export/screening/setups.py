@@ -31,7 +31,7 @@ from model_export.screening.cohort import (
     participant_of,
     read_participants,
 )
-from model_export.screening.key_norms import with_finger_habits
+from model_export.screening.key_norms import FINGER_HABIT_SD, with_finger_habits
 from model_export.screening.metrics import TakeRecord, summarise
 
 BONE_SEED = 20261125  # one other tracker: its landmark placement is fixed, not per take
@@ -147,8 +147,8 @@ def finger_habits(seconds: float) -> Callable[[Take], Take]:
     its own fixed amount (SD ``seconds``) in all of that pianist's takes, as real players'
     weaker fingers do and the generator's healthy fingers do not."""
     def change(take: Take) -> Take:
-        return with_finger_habits(
-            take, _take_rng(take, "fingers").normal(0.0, seconds, (len(HANDS), 5)))
+        draws = _take_rng(take, f"fingers {seconds}").normal(0.0, seconds, (len(HANDS), 5))
+        return with_finger_habits(take, draws)
     return change
 
 
@@ -189,7 +189,8 @@ SETUPS = (
     SetUp("other landmark placement (bones 5 %)", other_landmark_placement(0.05)),
     SetUp("key onsets + 5 ms jitter", key_jitter(0.005)),
     SetUp("a missed and a wrong note per hand", slips),
-    SetUp("uneven fingers (each 3 ms early or late)", finger_habits(0.003)),
+    SetUp(f"uneven fingers (each {FINGER_HABIT_SD * 1e3:.0f} ms early or late, as the key "
+          "timing norms allow)", finger_habits(FINGER_HABIT_SD)),
     SetUp("uneven fingers (each 6 ms early or late)", finger_habits(0.006)),
 )
 
