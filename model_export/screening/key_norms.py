@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from device import takefile
+from device.protocol import FINGER_NAMES
 from device.protocol import load as load_protocol
 from device.screening.key_timing import (
     METHOD,
@@ -60,9 +61,9 @@ def with_finger_habits(take: Take, offsets: np.ndarray) -> Take:
 
 
 def person_habits(participant: str, sd: float) -> np.ndarray:
-    """(hands, 5) seconds: one person's finger habits, the same in all their takes."""
+    """(hands, fingers) seconds: one person's finger habits, the same in all their takes."""
     seed = zlib.crc32(f"{participant} finger habits".encode())
-    return np.random.default_rng(seed).normal(0.0, sd, (len(takefile.HANDS), 5))
+    return np.random.default_rng(seed).normal(0.0, sd, (len(takefile.HANDS), len(FINGER_NAMES)))
 
 
 def lateness_of(cohort: Cohort, task: int, people: list[str]) -> tuple[np.ndarray, int]:

@@ -20,6 +20,7 @@ import numpy as np
 
 from device import takefile
 from device.kinematics.augment import PARENT, scale_bones
+from device.protocol import FINGER_NAMES
 from device.protocol import load as load_protocol
 from device.screening import models as models_mod
 from device.screening.score import score_take
@@ -147,7 +148,8 @@ def finger_habits(seconds: float) -> Callable[[Take], Take]:
     its own fixed amount (SD ``seconds``) in all of that pianist's takes, as real players'
     weaker fingers do and the generator's healthy fingers do not."""
     def change(take: Take) -> Take:
-        draws = _take_rng(take, f"fingers {seconds}").normal(0.0, seconds, (len(HANDS), 5))
+        shape = (len(HANDS), len(FINGER_NAMES))
+        draws = _take_rng(take, f"fingers {seconds}").normal(0.0, seconds, shape)
         return with_finger_habits(take, draws)
     return change
 
