@@ -263,6 +263,9 @@ def test_evaluation_counts_key_timing_and_either_measure():
     assert keys["specificity"] == 0.5 and keys["sensitivity"] == 0.5
     assert keys["n_dystonic_takes"] == 2
     assert keys["either_specificity"] == 0.5 and keys["either_sensitivity"] == pytest.approx(2 / 3)
+    # both judged patients are of severity 0.5 (moderate): one of the two found
+    assert keys["by_severity"]["moderate"] == {"n": 2, "sensitivity": 0.5}
+    assert keys["by_severity"]["mild"] == {"n": 0, "sensitivity": None}
 
 
 def test_key_set_ups_change_the_keys_as_said_and_key_timing_copes_with_slips():

@@ -182,6 +182,15 @@ def _pct(value: float | None) -> str:
     return "–" if value is None else f"{100 * value:.0f} %"
 
 
+def _severity_text(summary: dict[str, Any]) -> str:
+    """"mild / moderate / marked" sensitivity; "–" for a summary without them (an evaluation
+    written before key timing had them)."""
+    bins = summary.get("by_severity")
+    if not bins:
+        return "–"
+    return " / ".join(_pct(bins[k]["sensitivity"]) for k in ("mild", "moderate", "marked"))
+
+
 def table(result: dict[str, Any]) -> str:
     """A Markdown table a researcher can paste."""
     lines = [f"Models {result['models']} (trained on {result['models_trained_on']}); "
@@ -193,8 +202,7 @@ def table(result: dict[str, Any]) -> str:
              "dystonic takes | mild / moderate / marked sensitivity | int8 = float |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for task, s in result["tasks"].items():
-        sev = " / ".join(_pct(s["by_severity"][k]["sensitivity"])
-                         for k in ("mild", "moderate", "marked"))
+        sev = _severity_text(s)
         agree = s.get("int8_vs_float")
         agree_text = (f"{_pct(agree['take_decision_agreement'])} of takes, "
                       f"{_pct(agree['decision_agreement'])} of hands "
@@ -207,17 +215,19 @@ def table(result: dict[str, Any]) -> str:
                      f"{sev} | {agree_text} |")
     lines += ["", "Key timing, the second measure (device/screening/key_timing.py), on the same "
               "takes; \"either\": abnormal by the autoencoder or by the key timing.", "",
-              "| task | sensitivity | specificity | ROC AUC | either: sensitivity | "
-              "either: specificity | healthy / dystonic takes with key data |",
-              "|---|---|---|---|---|---|---|"]
+              "| task | sensitivity | specificity | ROC AUC | mild / moderate / marked "
+              "sensitivity | either: sensitivity | either: specificity | healthy / dystonic "
+              "takes with key data |",
+              "|---|---|---|---|---|---|---|---|"]
     for task, s in result["tasks"].items():
         k = s.get("key_timing") or {}
         if not k.get("n_healthy_takes") and not k.get("n_dystonic_takes"):
-            lines.append(f"| {task} | not normed or no key data | | | | | |")
+            lines.append(f"| {task} | not normed or no key data | | | | | | |")
             continue
         auc = "–" if k["auc"] is None else f"{k['auc']:.2f}"
         lines.append(f"| {task} | {_pct(k['sensitivity'])} | {_pct(k['specificity'])} | {auc} | "
-                     f"{_pct(k['either_sensitivity'])} | {_pct(k['either_specificity'])} | "
+                     f"{_severity_text(k)} | {_pct(k['either_sensitivity'])} | "
+                     f"{_pct(k['either_specificity'])} | "
                      f"{k['n_healthy_takes']} / {k['n_dystonic_takes']} |")
     return "\n".join(lines)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -83,13 +84,17 @@ def summarise(records: list[TakeRecord]) -> dict:
     other = [v for r in dystonic for hand, v in r.ratio.items()
              if hand != r.affected_hand and v is not None]
     out["specificity_unaffected_hand"] = share([v <= 1.0 for v in other])
-    by_severity = {}
+    out["by_severity"] = by_severity(dystonic, lambda r: bool(r.abnormal))
+    out["key_timing"] = _key_timing_summary(records)
+    return out
+
+
+def by_severity(dystonic: list[TakeRecord], found: Callable[[TakeRecord], bool]) -> dict:
+    """Sensitivity per severity bin: the share of each bin's takes that ``found`` flags."""
+    out = {}
     for name, low, high in SEVERITY_BINS:
         chosen = [r for r in dystonic if low <= r.severity < high]
-        by_severity[name] = {"n": len(chosen),
-                             "sensitivity": share([bool(r.abnormal) for r in chosen])}
-    out["by_severity"] = by_severity
-    out["key_timing"] = _key_timing_summary(records)
+        out[name] = {"n": len(chosen), "sensitivity": share([found(r) for r in chosen])}
     return out
 
 
@@ -106,6 +111,7 @@ def _key_timing_summary(records: list[TakeRecord]) -> dict:
         "auc": roc_auc([r.key_score for r in healthy], [r.key_score for r in dystonic]),
         "either_specificity": share([not r.either_abnormal for r in either_h]),
         "either_sensitivity": share([bool(r.either_abnormal) for r in either_d]),
+        "by_severity": by_severity(dystonic, lambda r: r.key_score > 0.0),
     }
 
 
