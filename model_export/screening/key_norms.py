@@ -4,7 +4,9 @@ validation people's, the same split as the task's autoencoder.
 
 The generator's healthy fingers are perfectly even: every note is off its pulse by
 independent noise alone. Real players have habits, each finger of a hand a little early or
-late in all they play, and norms without them flag such players (the set-up "uneven
+late in all they play (a pianist's deviations from an even scale are a stable fingerprint
+that follows the fingers: van Vugt, Jabusch and Altenmüller, Front Psychol 2013), and norms
+without them flag such players (the set-up "uneven
 fingers" in setups.py shows by how much). So on synthetic takes each person's fingers get
 habits drawn here, FINGER_HABIT_SD apart, before the norms are taken; recorded takes already
 have their players' own.
