@@ -62,9 +62,10 @@ def with_finger_habits(take: Take, offsets: np.ndarray) -> Take:
     return replace(take, keys=keys[np.argsort(keys[:, 1], kind="stable")])
 
 
-def person_habits(participant: str, sd: float) -> np.ndarray:
-    """(hands, fingers) seconds: one person's finger habits, the same in all their takes."""
-    seed = zlib.crc32(f"{participant} finger habits".encode())
+def person_habits(participant: str, sd: float, salt: str = " finger habits") -> np.ndarray:
+    """(hands, fingers) seconds: one person's finger habits, the same in all their takes
+    (another ``salt``, other draws for the same person)."""
+    seed = zlib.crc32(f"{participant}{salt}".encode())
     return np.random.default_rng(seed).normal(0.0, sd, (len(takefile.HANDS), len(FINGER_NAMES)))
 
 

@@ -20,11 +20,10 @@ import numpy as np
 
 from device import takefile
 from device.kinematics.augment import PARENT, scale_bones
-from device.protocol import FINGER_NAMES
 from device.protocol import load as load_protocol
 from device.screening import models as models_mod
 from device.screening.score import score_take
-from device.takefile import HANDS, Take
+from device.takefile import Take
 from model_export.screening.cohort import (
     PARTICIPANTS_FILE,
     TAKE_GLOB,
@@ -32,7 +31,7 @@ from model_export.screening.cohort import (
     participant_of,
     read_participants,
 )
-from model_export.screening.key_norms import FINGER_HABIT_SD, with_finger_habits
+from model_export.screening.key_norms import FINGER_HABIT_SD, person_habits, with_finger_habits
 from model_export.screening.metrics import TakeRecord, summarise
 
 BONE_SEED = 20261125  # one other tracker: its landmark placement is fixed, not per take
@@ -148,9 +147,8 @@ def finger_habits(seconds: float) -> Callable[[Take], Take]:
     its own fixed amount (SD ``seconds``) in all of that pianist's takes, as real players'
     weaker fingers do and the generator's healthy fingers do not."""
     def change(take: Take) -> Take:
-        shape = (len(HANDS), len(FINGER_NAMES))
-        draws = _take_rng(take, f"fingers {seconds}").normal(0.0, seconds, shape)
-        return with_finger_habits(take, draws)
+        habits = person_habits(str(take.meta.get("participant")), seconds, f"fingers {seconds}")
+        return with_finger_habits(take, habits)
     return change
 
 
