@@ -439,3 +439,27 @@ def test_a_hand_with_too_few_frames_is_refused_and_the_other_prepared():
     assert "only 4 video frames between this hand's first keystroke" \
         in prepared.hands["left"].reason
     assert prepared.hands["right"].data is not None
+
+
+def test_a_hand_whose_keys_run_past_the_video_is_refused_with_the_clocks_named():
+    """Key sensor and camera on clocks that disagree (or a camera stopped early): the part of
+    the playing without video cannot be judged, so the hand is refused, not scored on a
+    shortened passage; 0.25 s may be missing, as inside the take."""
+    take = make_take(n_frames=300)
+    t = take.t
+    take.keys = _keys([(60, t[20], t[-1] + 0.5), (52, t[20], t[-1] + 0.2)])
+    prepared = prepare(take)
+    assert prepared.hands["left"].data is not None
+    reason = prepared.hands["right"].reason
+    assert f"keys run {t[20]:.2f}-{t[-1] + 0.5:.2f} s but the video {t[0]:.2f}-{t[-1]:.2f} s" \
+        in reason
+    assert "0.50 s of its playing has no video" in reason
+    assert "one clock" in reason
+
+
+def test_keys_entirely_outside_the_video_say_where_the_video_runs():
+    take = make_take()
+    take.keys = take.keys + np.array([0.0, 60.0, 60.0, 0.0])
+    with pytest.raises(TakeUnusableError,
+                       match=rf"only 0 video frames .*the video runs {take.t[0]:.2f}-"):
+        prepare(take)

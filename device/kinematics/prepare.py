@@ -20,7 +20,13 @@ from device.kinematics.errors import HandUnusableError, TakeUnusableError
 from device.kinematics.frames import mirror, normalise, to_pixels
 from device.kinematics.gaps import fill_gaps
 from device.kinematics.resample import lowpass_resample, resample
-from device.kinematics.trim import hand_keys, key_window, motion_window, trim_mask
+from device.kinematics.trim import (
+    hand_keys,
+    key_window,
+    motion_window,
+    trim_mask,
+    uncovered_s,
+)
 from device.protocol import load as load_protocol
 from device.takefile import HANDS, Take
 
@@ -117,7 +123,8 @@ def prepare(take: Take, settings: Settings = DEFAULT_SETTINGS) -> PreparedTake:
     if n < MIN_FRAMES:
         raise TakeUnusableError(
             f"only {n} video frames between the first keystroke and the last release "
-            f"({window[0]:.2f}-{window[1]:.2f} s); at least {MIN_FRAMES} are needed"
+            f"({window[0]:.2f}-{window[1]:.2f} s; the video runs {take.t[0]:.2f}-"
+            f"{take.t[-1]:.2f} s); at least {MIN_FRAMES} are needed"
         )
     hands = {}
     for name in HANDS:
@@ -125,6 +132,13 @@ def prepare(take: Take, settings: Settings = DEFAULT_SETTINGS) -> PreparedTake:
         mask = trim_mask(take.t, own)
         n = int(mask.sum())
         try:
+            missed = uncovered_s(take.t, own)
+            if missed > settings.max_gap_s:
+                raise HandUnusableError(
+                    f"{name} hand's keys run {own[0]:.2f}-{own[1]:.2f} s but the video "
+                    f"{take.t[0]:.2f}-{take.t[-1]:.2f} s: {missed:.2f} s of its playing has no "
+                    f"video, at most {settings.max_gap_s:.2f} s may be missing; check that the "
+                    "camera and the key sensor run on one clock")
             if n < MIN_FRAMES:
                 raise HandUnusableError(
                     f"only {n} video frames between this hand's first keystroke and its "

@@ -70,3 +70,10 @@ def trim_mask(t: np.ndarray, window: tuple[float, float]) -> np.ndarray:
     """Frames inside the window (inclusive): never a frame outside the keystrokes."""
     start, end = window
     return (t >= start) & (t <= end)
+
+
+def uncovered_s(t: np.ndarray, window: tuple[float, float]) -> float:
+    """Seconds of the window before the first frame and after the last one: playing the key
+    sensor saw but the camera did not (a late start, an early stop, clocks that disagree)."""
+    start, end = window
+    return max(0.0, float(t[0]) - start) + max(0.0, end - float(t[-1]))
