@@ -76,6 +76,12 @@ def main() -> int:
     int8_ms = per_call_ms(runner, hands)
     float_ms = per_call_ms(lambda h: keras_model(h[None], training=False), hands)
     take_ms = per_call_ms(lambda t: score_take(t, models), takes, repeat=1)
+    search = models.tasks[args.task].trim_search
+    plain_ms = None
+    if search is not None:  # the same models judging each hand over its key window only
+        plain = models_mod.load(args.models)
+        plain.tasks[args.task].trim_search = None
+        plain_ms = per_call_ms(lambda t: score_take(t, plain), takes, repeat=1)
     key_norm = models.tasks[args.task].key_timing
     key_ms = per_call_ms(lambda t: judge_key_timing(t, key_norm), takes) if key_norm else None
 
@@ -87,6 +93,9 @@ def main() -> int:
           f"{', key timing' if key_ms else ''}): {take_ms:.1f} ms/take")
     if key_ms is not None:
         print(f"of which key timing (both hands): {key_ms:.2f} ms/take")
+    if plain_ms is not None:
+        print(f"of which the trim search ({len(search.end_shifts_s)} more window ends per "
+              f"hand): {take_ms - plain_ms:.1f} ms/take; without it {plain_ms:.1f} ms/take")
     print(f"peak memory of `dystonia-box score` on {len(files)} takes: {peak_kib / 1024:.0f} MiB")
     return 0
 

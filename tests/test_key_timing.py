@@ -269,7 +269,7 @@ def test_evaluation_counts_key_timing_and_either_measure():
 
 
 def test_key_set_ups_change_the_keys_as_said_and_key_timing_copes_with_slips():
-    from model_export.screening.setups import key_jitter, slips
+    from model_export.screening.setups import key_jitter, keys_timed_otherwise, slips
 
     take = make_take(task=1)
     take.keys = score_keys(1, np.random.default_rng(8), late={"right": (1, 0.03)})
@@ -290,6 +290,10 @@ def test_key_set_ups_change_the_keys_as_said_and_key_timing_copes_with_slips():
     assert 0.0045 < np.std(moved) < 0.0055
     assert np.allclose(shaken.keys[:, 2] - shaken.keys[:, 1], 0.5)  # releases go with them
     assert key_jitter(0.005)(spaced).keys.tolist() == shaken.keys.tolist()  # reproducible
+    timed = keys_timed_otherwise(-0.03, 0.05)(spaced)  # another key sensor
+    assert np.allclose(timed.keys[:, 1] - spaced.keys[:, 1], -0.03)
+    assert np.allclose(timed.keys[:, 2] - spaced.keys[:, 2], 0.05)
+    assert timed.keys[:, 0].tolist() == spaced.keys[:, 0].tolist()
 
 
 def _moved_per_note(task: int, before: np.ndarray, after: np.ndarray

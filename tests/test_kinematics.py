@@ -463,3 +463,31 @@ def test_keys_entirely_outside_the_video_say_where_the_video_runs():
     with pytest.raises(TakeUnusableError,
                        match=rf"only 0 video frames .*the video runs {take.t[0]:.2f}-"):
         prepare(take)
+
+
+def test_trim_search_keeps_the_lowest_score_and_leaves_out_ends_the_video_lacks():
+    """The key window and its end moved by each shift are judged in one batch; the lowest
+    score wins with its window and data. Here the keys end 0.19 s after the last frame: the
+    window 75 ms later would lack 0.265 s of video (more than 0.25 s), so it is left out."""
+    from device.kinematics.prepare import DEFAULT_SETTINGS, prepare_hand
+    from device.screening.trim_search import TrimSearch, best_window
+
+    take = make_take(n_frames=300)
+    t = take.t
+    end = t[-1] + 0.19
+    take.keys = _keys([(60, t[20], end), (52, t[20], t[200])])
+    right = prepare(take).hands["right"]
+    batches = []
+
+    def judge(batch):
+        batches.append(batch)
+        return np.arange(len(batch), 0, -1.0)  # the last candidate scores lowest
+
+    best = best_window(take, "right", right.data, right.window, DEFAULT_SETTINGS, TrimSearch(),
+                       judge)
+    assert [len(b) for b in batches] == [6]  # key window, -75, -50, -25, +25, +50 ms
+    assert np.array_equal(batches[0][0], right.data)
+    assert best.score == 1.0
+    assert best.window == pytest.approx((t[20], end + 0.05))
+    assert np.array_equal(best.data, prepare_hand(take, "right", best.window,
+                                                  DEFAULT_SETTINGS)[0])

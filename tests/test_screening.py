@@ -4,6 +4,7 @@ import json
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -41,23 +42,72 @@ def test_model_card_keeps_contract_3(trained):
 
 
 def test_threshold_is_mean_plus_two_sd_of_int8_validation_errors(trained):
+    """Each validation hand at its best window end: its key window and the same window with
+    its end moved by each of the card's shifts, the lowest score kept (recomputed here)."""
     cohort, out = trained
     card = json.loads((out / "model_card.json").read_text())
     entry = card["tasks"][str(TASK)]
-    from device.kinematics.prepare import prepare
+    from device.kinematics.errors import HandUnusableError
+    from device.kinematics.prepare import DEFAULT_SETTINGS, prepare, prepare_hand
     from device.screening.statistic import hand_score
 
     runner = TfliteModel(out / entry["file"])
     assert entry["score"] == "focal/2" and len(entry["finger_window_norm"]) == 6
-    errors = []
+    shifts = entry["trim_search"]["end_shifts_s"]
+    assert shifts == [-0.075, -0.05, -0.025, 0.025, 0.05, 0.075]
+    assert "best window end" in entry["threshold_method"]
+
+    def score(x):
+        return hand_score("focal/2", x, runner(x), entry["finger_window_norm"])
+
+    errors, nominal = [], []
     for path in sorted(cohort.glob("*.take.npz")):
         if path.name.split("_")[0] in entry["validation_participants"]:
-            for hand in prepare(takefile.read(path)).hands.values():
-                errors.append(hand_score("focal/2", hand.data, runner(hand.data),
-                                         entry["finger_window_norm"]))
+            take = takefile.read(path)
+            for name, hand in prepare(take).hands.items():
+                start, end = hand.window
+                candidates = [score(hand.data)]
+                for shift in shifts:
+                    try:
+                        moved = prepare_hand(take, name, (start, end + shift), DEFAULT_SETTINGS)
+                    except HandUnusableError:
+                        continue
+                    candidates.append(score(moved[0]))
+                errors.append(min(candidates))
+                nominal.append(candidates[0])
     assert len(errors) == entry["n_validation_hands"]
+    assert sum(e < n for e, n in zip(errors, nominal, strict=True)) > len(errors) / 2
     expected = np.mean(errors) + 2 * np.std(errors, ddof=1)
     assert entry["threshold"] == pytest.approx(expected, rel=1e-6)
+    assert entry["validation_error_mean"] == pytest.approx(np.mean(errors), rel=1e-6)
+
+
+def test_a_key_sensor_that_times_releases_otherwise_finds_the_window_the_model_knows(trained):
+    """Releases reported 50 ms early: the search tries the end 50 ms later, which is the
+    window as the generator's keys timed it, so the hand scores no worse than it did; without
+    the search the moved window is all it gets."""
+    cohort, out = trained
+    models = models_mod.load(out)
+    searched = models.tasks[TASK]
+    bare = models_mod.load(out)
+    bare.tasks[TASK].trim_search = None
+    rose = 0
+    for path in sorted(cohort.glob("H*.take.npz"))[:6]:
+        take = takefile.read(path)
+        early = take.keys.copy()
+        early[:, 2] -= 0.05
+        moved = score_take(replace(take, keys=early), models)
+        as_timed = score_take(take, bare)
+        single = score_take(replace(take, keys=early), bare)
+        for hand in ("left", "right"):
+            assert moved.hands[hand].error <= as_timed.hands[hand].error * (1 + 1e-6)
+            start, end = moved.hands[hand].window_s
+            assert start == pytest.approx(single.hands[hand].window_s[0])
+            assert end == pytest.approx(single.hands[hand].window_s[1]
+                                        + moved.hands[hand].end_moved_s)
+            rose += single.hands[hand].error > as_timed.hands[hand].error
+    assert searched.trim_search is not None
+    assert rose > 0  # the moved window alone does cost something
 
 
 def test_int8_model_is_fully_quantised(trained):
@@ -127,11 +177,14 @@ def test_each_hand_is_judged_on_its_own_playing(trained):
     t = take.t
     take.keys = np.array([[60.0, t[20], t[250], 0.5], [52.0, t[20], t[150], 0.5]])
     details = score_take(take, models, "x").as_contract()["details"]
-    assert details["left"]["window_s"] == [t[20], t[150]]
-    assert details["right"]["window_s"] == [t[20], t[250]]
+    for hand, end in (("left", t[150]), ("right", t[250])):
+        moved = details[hand]["window_end_moved_s"]  # by the trim search
+        assert moved in (0.0, -0.075, -0.05, -0.025, 0.025, 0.05, 0.075)
+        assert details[hand]["window_s"] == pytest.approx([t[20], end + moved])
     assert details["window_s"] == [t[20], t[250]]
+    left = details["left"]["window_s"]
     worst = details["left"]["explanation"]["worst_window_s"]
-    assert t[20] - 5e-4 <= worst[0] < worst[1] <= t[150] + 5e-4  # given to the millisecond
+    assert left[0] - 5e-4 <= worst[0] < worst[1] <= left[1] + 5e-4  # given to the millisecond
 
 
 def test_unknown_task_and_too_few_frames(trained):
@@ -186,6 +239,12 @@ def test_setups_score_the_cohort_through_other_cameras_and_trackers(trained, tmp
         assert rows[deeper]["healthy_score_ratio_median"] == pytest.approx(1.0, abs=1e-3)
     assert rows["tracker jitter + 2 px"]["healthy_score_ratio_median"] != pytest.approx(
         1.0, abs=1e-3)
+    # key timing reads onsets only: a sensor that times releases otherwise changes nothing
+    def key_timing_alone(row):
+        return {k: v for k, v in row["key_timing"].items() if not k.startswith("either")}
+
+    for releases in ("key releases reported 50 ms early", "key releases reported 50 ms late"):
+        assert key_timing_alone(rows[releases]) == key_timing_alone(reference)
     result = subprocess.run(
         [sys.executable, "-m", "model_export", "setups", "--cohort", str(cohort),
          "--models", str(out), "--tasks", str(TASK)], capture_output=True, text=True)
@@ -449,9 +508,11 @@ def test_recalibrate_judges_the_same_models_on_another_preprocessing(tmp_path, t
     before = json.loads((out / "model_card.json").read_text())
     int8_bytes = (out / before["tasks"][str(TASK)]["file"]).read_bytes()
     assert main(["recalibrate", "--cohort", str(cohort), "--models", str(out),
-                 "--preprocessing", MOVEMENT_ONLY]) == 0
+                 "--preprocessing", MOVEMENT_ONLY, "--no-trim-search"]) == 0
     after = json.loads((out / "model_card.json").read_text())
     entry, old = after["tasks"][str(TASK)], before["tasks"][str(TASK)]
+    assert "trim_search" in old and "trim_search" not in entry  # each hand's key window only
+    assert models_mod.load(out).tasks[TASK].trim_search is None
     assert (out / entry["file"]).read_bytes() == int8_bytes
     assert entry["preprocessing"] == MOVEMENT_ONLY
     assert entry["recalibrated"]["from_preprocessing"] == PREPROCESSING_VERSION
@@ -473,7 +534,8 @@ def test_recalibrate_judges_the_same_models_on_another_preprocessing(tmp_path, t
     assert main(["recalibrate", "--cohort", str(cohort), "--models", str(out)]) == 0
     again = json.loads((out / "model_card.json").read_text())["tasks"][str(TASK)]
     assert again["preprocessing"] == PREPROCESSING_VERSION
-    assert again["threshold"] == pytest.approx(old["threshold"])
+    assert again["threshold"] == pytest.approx(old["threshold"])  # the search is back
+    assert again["trim_search"] == old["trim_search"]
     assert again["recalibrated"]["from_preprocessing"] == MOVEMENT_ONLY
     assert again["recalibrated"]["trained_preprocessing"] == PREPROCESSING_VERSION
     assert again["recalibrated"]["trained_threshold"] == old["threshold"]

@@ -114,6 +114,32 @@ def windows(take: Take, settings: Settings) -> tuple[dict[str, tuple[float, floa
             for name in HANDS}, "keys"
 
 
+def prepare_hand(take: Take, name: str, window: tuple[float, float], settings: Settings
+                 ) -> tuple[np.ndarray, int, int]:
+    """One hand over ``window``: its (128, 21, 3) float32 array, the frames in the window and
+    how many of them were filled in. Raises HandUnusableError with the reason."""
+    missed = uncovered_s(take.t, window)
+    if missed > settings.max_gap_s:
+        raise HandUnusableError(
+            f"{name} hand's keys run {window[0]:.2f}-{window[1]:.2f} s but the video "
+            f"{take.t[0]:.2f}-{take.t[-1]:.2f} s: {missed:.2f} s of its playing has no "
+            f"video, at most {settings.max_gap_s:.2f} s may be missing; check that the "
+            "camera and the key sensor run on one clock")
+    mask = trim_mask(take.t, window)
+    n = int(mask.sum())
+    if n < MIN_FRAMES:
+        raise HandUnusableError(
+            f"only {n} video frames between this hand's first keystroke and its "
+            f"last release ({window[0]:.2f}-{window[1]:.2f} s); at least {MIN_FRAMES} "
+            "are needed")
+    filled, n_filled = fill_gaps(
+        take.t[mask], take.hand(name)[mask], name=name, max_gap_s=settings.max_gap_s,
+        max_missing_fraction=settings.max_missing_fraction,
+    )
+    data = to_samples(take.t[mask], filled, name, take.image_size, settings)
+    return data.astype(np.float32), n, n_filled
+
+
 def prepare(take: Take, settings: Settings = DEFAULT_SETTINGS) -> PreparedTake:
     """Trim, split, fill, mirror, normalise, resample. Raises TakeUnusableError for the whole take;
     a hand that cannot be used gets its reason and the other hand is still prepared."""
@@ -129,28 +155,10 @@ def prepare(take: Take, settings: Settings = DEFAULT_SETTINGS) -> PreparedTake:
     hands = {}
     for name in HANDS:
         own = by_hand[name]
-        mask = trim_mask(take.t, own)
-        n = int(mask.sum())
         try:
-            missed = uncovered_s(take.t, own)
-            if missed > settings.max_gap_s:
-                raise HandUnusableError(
-                    f"{name} hand's keys run {own[0]:.2f}-{own[1]:.2f} s but the video "
-                    f"{take.t[0]:.2f}-{take.t[-1]:.2f} s: {missed:.2f} s of its playing has no "
-                    f"video, at most {settings.max_gap_s:.2f} s may be missing; check that the "
-                    "camera and the key sensor run on one clock")
-            if n < MIN_FRAMES:
-                raise HandUnusableError(
-                    f"only {n} video frames between this hand's first keystroke and its "
-                    f"last release ({own[0]:.2f}-{own[1]:.2f} s); at least {MIN_FRAMES} "
-                    "are needed")
-            filled, n_filled = fill_gaps(
-                take.t[mask], take.hand(name)[mask], name=name, max_gap_s=settings.max_gap_s,
-                max_missing_fraction=settings.max_missing_fraction,
-            )
-            data = to_samples(take.t[mask], filled, name, take.image_size,
-                              settings).astype(np.float32)
+            data, n, n_filled = prepare_hand(take, name, own, settings)
             hands[name] = PreparedHand(name, data, None, n, n_filled, own)
         except HandUnusableError as exc:
-            hands[name] = PreparedHand(name, None, str(exc), n, 0, own)
+            hands[name] = PreparedHand(name, None, str(exc), int(trim_mask(take.t, own).sum()),
+                                       0, own)
     return PreparedTake(window=window, trimmed_by=trimmed_by, hands=hands)

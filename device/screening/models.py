@@ -12,6 +12,7 @@ from device.kinematics import REPRESENTATIONS
 from device.screening.key_timing import KeyTimingNorm
 from device.screening.runtime import TfliteModel
 from device.screening.statistic import MSE, SCORES
+from device.screening.trim_search import TrimSearch
 
 CARD_FILE = "model_card.json"
 CARD_FORMAT = "dystonia-model-card/1"
@@ -33,6 +34,7 @@ class TaskModel:
     score: str  # device.screening.statistic: what `threshold` applies to
     finger_norm: list[float] | None  # healthy per-finger peak error, for the focal score
     key_timing: KeyTimingNorm | None = None  # the second measure's norms, when trained
+    trim_search: TrimSearch | None = None  # windows each hand is also judged over, if any
     _runner: TfliteModel | None = field(default=None, repr=False)
 
     def run(self) -> TfliteModel:
@@ -107,6 +109,7 @@ def load(root: Path | None = None) -> ModelSet:
             score=entry.get("score", MSE),
             finger_norm=entry.get("finger_window_norm"),
             key_timing=_key_timing(card_path, key, entry),
+            trim_search=TrimSearch.from_card(entry.get("trim_search")),
         )
         if tasks[int(key)].score not in SCORES:
             raise ModelError(f"{card_path}: task {key} uses an unknown score "

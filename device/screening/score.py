@@ -21,6 +21,7 @@ from device.screening.key_timing import (
 )
 from device.screening.models import ModelSet
 from device.screening.statistic import hand_score
+from device.screening.trim_search import best_window
 from device.takefile import HANDS, Take
 
 
@@ -34,6 +35,7 @@ class HandScore:
     z: float  # (error - healthy mean) / healthy SD
     explanation: Explanation
     window_s: tuple[float, float] | None = None  # the playing this hand was judged on
+    end_moved_s: float | None = None  # how far the trim search moved its end; None: no search
 
     def as_contract(self) -> dict[str, Any]:
         return {"error": self.error, "threshold": self.threshold, "abnormal": self.abnormal}
@@ -80,7 +82,9 @@ class TakeScore:
         out["details"] = {
             name: {"severity": round(h.severity, 4), "z": round(h.z, 3), "mse": h.mse,
                    "explanation": h.explanation.as_dict(h.window_s or self.window_s),
-                   **({"window_s": list(h.window_s)} if h.window_s else {})}
+                   **({"window_s": list(h.window_s)} if h.window_s else {}),
+                   **({"window_end_moved_s": round(h.end_moved_s, 4)}
+                      if h.end_moved_s is not None else {})}
             for name, h in self.hands.items() if h is not None
         }
         if self.window_s:
@@ -120,8 +124,9 @@ def score_take(take: Take, models: ModelSet, file: str | Path = "",
         return result
     if model.key_timing is not None:
         result.key_timing = judge_key_timing(take, model.key_timing)
+    as_trained = replace(settings, representation=model.preprocessing)
     try:
-        prepared = prepare(take, replace(settings, representation=model.preprocessing))
+        prepared = prepare(take, as_trained)
     except TakeUnusableError as exc:
         for hand in HANDS:
             result.reasons[hand] = str(exc)
@@ -129,20 +134,31 @@ def score_take(take: Take, models: ModelSet, file: str | Path = "",
     result.window_s = prepared.window
     result.score_kind = model.score
     runner = model.run()
+
+    def judge(batch: np.ndarray) -> np.ndarray:
+        return np.array([hand_score(model.score, x, runner(x), model.finger_norm)
+                         for x in batch])
+
     for name, hand in prepared.hands.items():
         if hand.data is None:
             result.reasons[name] = hand.reason or "could not be prepared"
             continue
-        reconstruction = runner(hand.data)
-        error = hand_score(model.score, hand.data, reconstruction, model.finger_norm)
+        data, window, moved = hand.data, hand.window, None
+        if model.trim_search is not None and prepared.trimmed_by == "keys" and window:
+            best = best_window(take, name, data, window, as_trained, model.trim_search, judge)
+            data, moved = best.data, best.window[1] - window[1]
+            window = best.window
+        reconstruction = runner(data)
+        error = hand_score(model.score, data, reconstruction, model.finger_norm)
         result.hands[name] = HandScore(
             error=error,
             threshold=model.threshold,
-            mse=float(np.mean((reconstruction - hand.data) ** 2)),
+            mse=float(np.mean((reconstruction - data) ** 2)),
             abnormal=error > model.threshold,
             severity=error / model.threshold,
             z=(error - model.validation_mean) / max(model.validation_sd, 1e-12),
-            explanation=explain(hand.data, reconstruction, model.finger_error_mean),
-            window_s=hand.window,
+            explanation=explain(data, reconstruction, model.finger_error_mean),
+            window_s=window,
+            end_moved_s=moved,
         )
     return result

@@ -27,11 +27,15 @@ def add_parsers(subparsers: Any) -> None:
                    help="comma-separated task numbers (default: every task in the card)")
     p.add_argument("--preprocessing", choices=REPRESENTATIONS, default=PREPROCESSING_VERSION,
                    help=f"hand representation to judge with (default {PREPROCESSING_VERSION})")
+    p.add_argument("--no-trim-search", dest="trim_search", action="store_false",
+                   help="judge each hand over its key window only (default: also over its "
+                        "end moved by up to 75 ms, device/screening/trim_search.py)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from device.kinematics.prepare import Settings
+    from device.screening.trim_search import TrimSearch
     from model_export.screening import cohort as cohort_mod
     from model_export.screening.fit import recalibrate_all
 
@@ -45,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         cohort = cohort_mod.load(args.cohort, set(tasks),
                                  Settings(representation=args.preprocessing))
-        card = recalibrate_all(cohort, args.models, tasks)
+        card = recalibrate_all(cohort, args.models, tasks,
+                               TrimSearch() if args.trim_search else None)
     except (cohort_mod.CohortError, takefile.TakeFileError) as exc:
         print(f"recalibrate: {exc}", file=sys.stderr)
         return 2

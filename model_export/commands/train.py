@@ -64,6 +64,10 @@ def add_parsers(subparsers: Any) -> None:
     p.add_argument("--int8-epochs", type=int, default=20,
                    help="after convergence, epochs of fine-tuning with the kernels on the "
                         "int8 grid, so the int8 export decides as the float model (0: none)")
+    p.add_argument("--no-trim-search", dest="trim_search", action="store_false",
+                   help="judge each hand over its key window only, as the source study does; "
+                        "by default the threshold and the box also try its end moved by "
+                        "up to 75 ms (device/screening/trim_search.py)")
     p.add_argument("--width", type=int, default=Architecture.width)
     p.add_argument("--code-channels", type=int, default=Architecture.code_channels)
     p.set_defaults(func=run)
@@ -71,6 +75,7 @@ def add_parsers(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from device.kinematics.prepare import Settings
+    from device.screening.trim_search import TrimSearch
     from model_export.screening import cohort as cohort_mod
     from model_export.screening.fit import train_all
     from model_export.screening.train import TrainConfig
@@ -88,7 +93,8 @@ def run(args: argparse.Namespace) -> int:
                          max_depth_gain=args.max_depth_gain, bone_sd=args.bone_sd)
     try:
         card = train_all(cohort, args.out, args.tasks, config, args.seed, args.score,
-                         keep_other_tasks=args.keep_other_tasks, start_dir=args.init_from)
+                         keep_other_tasks=args.keep_other_tasks, start_dir=args.init_from,
+                         trim=TrimSearch() if args.trim_search else None)
     except cohort_mod.CohortError as exc:
         print(f"train: {exc}", file=sys.stderr)
         return 2

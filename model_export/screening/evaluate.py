@@ -11,9 +11,11 @@ from typing import Any
 import numpy as np
 
 from device import takefile
-from device.kinematics.prepare import DEFAULT_SETTINGS, Settings
+from device.kinematics.prepare import DEFAULT_SETTINGS, Settings, prepare
 from device.screening import models as models_mod
+from device.screening.runtime import TfliteModel
 from device.screening.score import score_take
+from device.screening.trim_search import best_window
 from model_export.screening.cohort import Cohort, load
 from model_export.screening.fit import (
     healthy_ids,
@@ -74,30 +76,42 @@ def float_agreement(models: models_mod.ModelSet, records: list[TakeRecord], task
         return None
     import tensorflow as tf
 
-    from device.kinematics.prepare import Settings, prepare
-
     model = tf.keras.models.load_model(float_path)
-    hands, take_of = [], []
-    for i, record in enumerate(records):
-        settings = Settings(representation=models.tasks[task].preprocessing)
-        prepared = prepare(takefile.read(record.file), settings)
-        for hand in prepared.hands.values():
-            if hand.data is not None:
-                hands.append(hand.data)
-                take_of.append(i)
-    if not hands:
-        return None
-    x = np.stack(hands)
     spec = models.tasks[task]
-    float_err = scores(spec.score, x, model.predict(x, verbose=0), spec.finger_norm)
-    int8_err = scores(spec.score, x, int8_reconstructions(spec.path, x), spec.finger_norm)
+    int8_runner = TfliteModel(spec.path)
+
+    def judge_float(batch: np.ndarray) -> np.ndarray:
+        return scores(spec.score, batch, model(batch, training=False).numpy(), spec.finger_norm)
+
+    def judge_int8(batch: np.ndarray) -> np.ndarray:
+        return scores(spec.score, batch, np.stack([int8_runner(x) for x in batch]),
+                      spec.finger_norm)
+
+    settings = Settings(representation=spec.preprocessing)
+    float_scores, int8_scores, take_of = [], [], []
+    for i, record in enumerate(records):
+        take = takefile.read(record.file)
+        prepared = prepare(take, settings)
+        for name, hand in prepared.hands.items():
+            if hand.data is None:
+                continue
+            for judge, out in ((judge_float, float_scores), (judge_int8, int8_scores)):
+                if spec.trim_search and prepared.trimmed_by == "keys" and hand.window:
+                    out.append(best_window(take, name, hand.data, hand.window, settings,
+                                           spec.trim_search, judge).score)
+                else:
+                    out.append(float(judge(hand.data[None])[0]))
+            take_of.append(i)
+    if not take_of:
+        return None
+    float_err, int8_err = np.array(float_scores), np.array(int8_scores)
     threshold = spec.threshold
     # a take is abnormal when either hand is
     takes = np.array(take_of)
     float_take = {i: bool(np.any(float_err[takes == i] > threshold)) for i in set(take_of)}
     int8_take = {i: bool(np.any(int8_err[takes == i] > threshold)) for i in set(take_of)}
     return {
-        "hands": len(x),
+        "hands": len(take_of),
         "takes": len(float_take),
         "take_decision_agreement": float(np.mean([float_take[i] == int8_take[i]
                                                   for i in float_take])),

@@ -9,6 +9,7 @@ import hashlib
 import json
 import logging
 import platform
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,14 +19,17 @@ import tensorflow as tf
 from device import __version__ as box_version
 from device.atomic import write_bytes
 from device.kinematics import N_SAMPLES
+from device.kinematics.prepare import Settings
 from device.screening.explain import finger_time_error
 from device.screening.models import CARD_FILE, CARD_FORMAT
 from device.screening.runtime import TfliteModel
 from device.screening.statistic import FOCAL, finger_peaks, hand_score, smoothing_of
+from device.screening.trim_search import TrimSearch
 from model_export.screening.architecture import Architecture
 from model_export.screening.cohort import Cohort, CohortError, HandSample, split_participants
 from model_export.screening.export import to_int8_tflite
 from model_export.screening.key_norms import key_timing_entry
+from model_export.screening.searched import searched_scores
 from model_export.screening.train import (
     TrainConfig,
     reconstruction_errors,
@@ -78,8 +82,8 @@ def split_hands(cohort: Cohort, task: int, train_ids: list[str], val_ids: list[s
 
 
 def export_task(model: tf.keras.Model, x_train: np.ndarray, x_val: np.ndarray, task: int,
-                out: Path, config: TrainConfig, preprocessing: str, score: str,
-                float_errors: tuple[float, float]) -> dict[str, Any]:
+                out: Path, config: TrainConfig, score: str,
+                float_errors: tuple[float, float], search: Search) -> dict[str, Any]:
     """Write the int8 and float models of one task and return their card entry's
     files, thresholds and errors; ``float_errors`` the float model's MSE on the training
     and validation hands."""
@@ -92,35 +96,53 @@ def export_task(model: tf.keras.Model, x_train: np.ndarray, x_val: np.ndarray, t
         "float_file": f"{FLOAT_DIR}/task{task:02d}.keras",
         "input_shape": [1, N_SAMPLES, 21, 3],
         "input_layout": "time, landmark (MediaPipe order), coordinate (x, y, z)",
-        **calibration(path, x_train, x_val, preprocessing, score),
+        **calibration(path, x_train, x_val, score, search),
         "float_train_error": float_errors[0],
         "float_validation_error": float_errors[1],
     }
 
 
-def calibration(path: Path, x_train: np.ndarray, x_val: np.ndarray, preprocessing: str,
-                score: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Search:
+    """How the validation hands are judged for the threshold: prepared as ``settings`` say,
+    and with ``trim`` each over its best window end (device/screening/trim_search.py), which
+    needs their take files (``validation``)."""
+
+    settings: Settings
+    trim: TrimSearch | None
+    validation: list[HandSample]
+
+
+def calibration(path: Path, x_train: np.ndarray, x_val: np.ndarray, score: str,
+                search: Search) -> dict[str, Any]:
     """How the int8 model at ``path`` is judged: the score's normalisers from the training
-    hands, the threshold from the held-out validation hands, both from the int8 model's own
-    reconstructions of hands prepared with ``preprocessing``."""
+    hands, the threshold from the held-out validation hands (over their best window ends
+    when ``search.trim`` is set), both from the int8 model's own reconstructions."""
     train_recon = int8_reconstructions(path, x_train)
     smoothing = smoothing_of(score)
     finger_norm = np.mean([finger_peaks(a, b, smoothing)
                            for a, b in zip(x_train, train_recon, strict=True)], axis=0)
     val_recon = int8_reconstructions(path, x_val)
     errors = scores(score, x_val, val_recon, finger_norm)
+    if search.trim is not None:
+        errors = searched_scores(path, search.validation, search.settings, score, finger_norm,
+                                 search.trim)
     finger_mean = np.mean([finger_time_error(a, b).mean(axis=1)
                            for a, b in zip(x_val, val_recon, strict=True)], axis=0)
     mse = np.mean((val_recon - x_val) ** 2, axis=(1, 2, 3))
     mean, sd = float(errors.mean()), float(errors.std(ddof=1)) if len(errors) > 1 else 0.0
+    searched = {} if search.trim is None else {"trim_search": search.trim.as_card()}
     return {
-        "preprocessing": preprocessing,
+        "preprocessing": search.settings.representation,
         "score": score,
         "finger_window_norm": [float(v) for v in finger_norm],
         "threshold": mean + 2.0 * sd,
         "threshold_method": f"mean + 2 SD of the int8 TFLite model's {score} score "
                             f"(device/screening/statistic.py) on the {len(errors)} held-out "
-                            "healthy validation hands",
+                            "healthy validation hands"
+                            + (", each at its best window end (device/screening/"
+                               "trim_search.py)" if searched else ""),
+        **searched,
         "validation_error_mean": mean,
         "validation_error_sd": sd,
         "validation_finger_error_mean": [float(v) for v in finger_mean],
@@ -164,8 +186,16 @@ def starting_model(start_dir: Path, task: int, cohort: Cohort, val_ids: list[str
                    "provenance": entry.get("provenance")}
 
 
+def validation_search(cohort: Cohort, task: int, val_ids: list[str],
+                      trim: TrimSearch | None) -> Search:
+    """How ``task``'s validation hands (those of ``val_ids``) are judged for its threshold."""
+    hands = [s for s in cohort.samples.get(task, []) if s.participant in val_ids]
+    return Search(cohort.settings, trim, hands)
+
+
 def train_task(cohort: Cohort, task: int, out: Path, config: TrainConfig, seed: int,
-               score: str = FOCAL, start_dir: Path | None = None) -> dict[str, Any]:
+               score: str = FOCAL, start_dir: Path | None = None,
+               trim: TrimSearch | None = None) -> dict[str, Any]:
     ids = healthy_ids(cohort, cohort.samples.get(task, []))
     if len(ids) < 2:
         raise CohortError(f"task {task}: needs healthy takes of at least 2 participants, "
@@ -178,9 +208,9 @@ def train_task(cohort: Cohort, task: int, out: Path, config: TrainConfig, seed: 
              task, len(x_train), len(train_ids), len(x_val), len(val_ids),
              f", starting from {start_dir}" if start_dir else "")
     result = train(x_train, x_val, config, seed=seed + task, start=start)
-    entry = export_task(result.model, x_train, x_val, task, out, config,
-                        cohort.settings.representation, score,
-                        (result.train_error, result.validation_error))
+    entry = export_task(result.model, x_train, x_val, task, out, config, score,
+                        (result.train_error, result.validation_error),
+                        validation_search(cohort, task, val_ids, trim))
     entry |= key_timing_entry(cohort, task, train_ids, val_ids)
     if started_from:
         entry["started_from"] = started_from
@@ -260,7 +290,8 @@ def same_data(a: dict[str, Any], b: dict[str, Any]) -> bool:
 
 def train_all(cohort: Cohort, out: Path, tasks: list[int], config: TrainConfig,
               seed: int, score: str = FOCAL, keep_other_tasks: bool = False,
-              start_dir: Path | None = None) -> dict[str, Any]:
+              start_dir: Path | None = None, trim: TrimSearch | None = None
+              ) -> dict[str, Any]:
     """Train ``tasks`` into ``out`` and write its card; with ``keep_other_tasks`` the models
     of other tasks already in ``out`` stay and keep their card entries; with ``start_dir``
     each task trains on from that directory's float model instead of random weights."""
@@ -270,7 +301,7 @@ def train_all(cohort: Cohort, out: Path, tasks: list[int], config: TrainConfig,
     architecture = {"kind": "convolutional autoencoder, 7 + 7 conv layers",
                     **config.arch.as_dict()}
     for task in tasks:
-        entry = train_task(cohort, task, out, config, seed, score, start_dir)
+        entry = train_task(cohort, task, out, config, seed, score, start_dir, trim)
         entries[str(task)] = entry | {
             "provenance": prov, "training": training_settings(config),
             "architecture": architecture, "split_seed": seed,
@@ -289,8 +320,9 @@ def write_card(out: Path, entries: dict[str, Any], seed: int, architecture: dict
         digest.update((out / model_file(int(key))).read_bytes())
         digest.update(json.dumps([entry.get("preprocessing"), entry.get("score"),
                                   entry.get("threshold")]).encode())
-        if entry.get("key_timing"):  # cards from before key timing keep their ids
-            digest.update(json.dumps(entry["key_timing"], sort_keys=True).encode())
+        for later in ("key_timing", "trim_search"):  # cards from before them keep their ids
+            if entry.get(later):
+                digest.update(json.dumps(entry[later], sort_keys=True).encode())
     card = {
         "format": CARD_FORMAT,
         "model_id": f"ae-{dt.date.today():%Y%m%d}-{digest.hexdigest()[:8]}",
@@ -343,7 +375,8 @@ def as_trained(entry: dict[str, Any]) -> dict[str, Any]:
         ("trained_float_validation_error", "float_validation_error"))}
 
 
-def recalibrate_all(cohort: Cohort, out: Path, tasks: list[int]) -> dict[str, Any]:
+def recalibrate_all(cohort: Cohort, out: Path, tasks: list[int],
+                    trim: TrimSearch | None = None) -> dict[str, Any]:
     """Judge the int8 models of ``tasks`` in ``out`` on hands prepared as ``cohort`` was
     (its preprocessing): the score's normalisers and the threshold computed again on the
     same training and validation people, the models themselves unchanged. Only for a
@@ -352,7 +385,6 @@ def recalibrate_all(cohort: Cohort, out: Path, tasks: list[int]) -> dict[str, An
     0.5-2 the shipped models were trained with). The key timing norms are computed again
     too, from the same people."""
     old, todo = trained_entries(cohort, out, tasks)
-    preprocessing = cohort.settings.representation
     splits = {task: split_hands(cohort, task, entry["train_participants"],
                                 entry["validation_participants"])
               for task, entry in todo.items()}  # every task checked before the card changes
@@ -360,7 +392,9 @@ def recalibrate_all(cohort: Cohort, out: Path, tasks: list[int]) -> dict[str, An
     now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     for task, entry in todo.items():
         x_train, x_val = splits[task]
-        update = calibration(out / entry["file"], x_train, x_val, preprocessing, entry["score"])
+        update = calibration(out / entry["file"], x_train, x_val, entry["score"],
+                             validation_search(cohort, task, entry["validation_participants"],
+                                               trim))
         # norms from other people or key sensors are not kept: without keys, none
         update["key_timing"] = key_timing_entry(
             cohort, task, entry["train_participants"],
@@ -370,7 +404,9 @@ def recalibrate_all(cohort: Cohort, out: Path, tasks: list[int]) -> dict[str, An
             model = tf.keras.models.load_model(float_path)
             update["float_train_error"] = float(np.mean(reconstruction_errors(model, x_train)))
             update["float_validation_error"] = float(np.mean(reconstruction_errors(model, x_val)))
-        entries[str(task)] = entry | update | {"recalibrated": as_trained(entry) | {
+        # a search the entry had is kept only if asked for again
+        kept = {key: value for key, value in entry.items() if key != "trim_search"}
+        entries[str(task)] = kept | update | {"recalibrated": as_trained(entry) | {
             "from_preprocessing": entry["preprocessing"], "threshold_before": entry["threshold"],
             "date": now}}
     return write_card(out, entries, int(old.get("split_seed") or 0), old["architecture"],
@@ -415,8 +451,9 @@ def tune_all_for_int8(cohort: Cohort, out: Path, tasks: list[int], epochs: int,
         tuned = tune_for_int8(model, x_train, config, np.random.default_rng(seed))
         errors = (float(np.mean(reconstruction_errors(tuned, x_train))),
                   float(np.mean(reconstruction_errors(tuned, x_val))))
-        exported = export_task(tuned, x_train, x_val, task, out, config,
-                               entry["preprocessing"], entry["score"], errors)
+        exported = export_task(tuned, x_train, x_val, task, out, config, entry["score"], errors,
+                               validation_search(cohort, task, entry["validation_participants"],
+                                                 TrimSearch.from_card(entry.get("trim_search"))))
         entries[str(task)] = entry | exported | {
             "training": training | {"int8_fine_tuning": int8_settings(config)},
             "int8_tuned": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}

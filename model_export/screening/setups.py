@@ -142,6 +142,18 @@ def key_jitter(seconds: float) -> Callable[[Take], Take]:
     return change
 
 
+def keys_timed_otherwise(onset_s: float, release_s: float) -> Callable[[Take], Take]:
+    """Another key sensor: every key's onset reported ``onset_s`` and its release
+    ``release_s`` later (negative: earlier) than the generator's, as another threshold on the
+    key's travel, or another digital piano's note-on and note-off, would."""
+    def change(take: Take) -> Take:
+        keys = take.keys.copy()
+        keys[:, 1] += onset_s
+        keys[:, 2] += release_s
+        return replace(take, keys=keys)
+    return change
+
+
 def finger_habits(seconds: float) -> Callable[[Take], Take]:
     """Each pianist's own uneven fingers: every finger of each hand strikes early or late by
     its own fixed amount (SD ``seconds``) in all of that pianist's takes, as real players'
@@ -189,6 +201,9 @@ SETUPS = (
     SetUp("other landmark placement (bones 5 %)", other_landmark_placement(0.05)),
     SetUp("key onsets + 5 ms jitter", key_jitter(0.005)),
     SetUp("a missed and a wrong note per hand", slips),
+    SetUp("key releases reported 50 ms early", keys_timed_otherwise(0.0, -0.05)),
+    SetUp("key releases reported 50 ms late", keys_timed_otherwise(0.0, 0.05)),
+    SetUp("key onsets reported 30 ms early", keys_timed_otherwise(-0.03, 0.0)),
     SetUp(f"uneven fingers (each {FINGER_HABIT_SD * 1e3:.0f} ms early or late, as the key "
           "timing norms allow)", finger_habits(FINGER_HABIT_SD)),
     SetUp("uneven fingers (each 6 ms early or late)", finger_habits(0.006)),

@@ -1,0 +1,41 @@
+"""Validation hands judged as the box judges them when a model's card names a trim search:
+each over its best window end (device/screening/trim_search.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from device import takefile
+from device.kinematics.prepare import Settings, prepare
+from device.screening.runtime import TfliteModel
+from device.screening.statistic import hand_score
+from device.screening.trim_search import TrimSearch, best_window
+from model_export.screening.cohort import HandSample
+
+
+def searched_scores(path: Path, hands: list[HandSample], settings: Settings, score: str,
+                    finger_norm: np.ndarray, search: TrimSearch) -> np.ndarray:
+    """The int8 model's ``score`` of each hand at its best window end. The hands' takes are
+    read again (a cohort keeps only each hand's key window); a take trimmed by motion has no
+    key window to move and is judged as prepared."""
+    runner = TfliteModel(path)
+
+    def judge(batch: np.ndarray) -> np.ndarray:
+        return np.array([hand_score(score, x, runner(x), finger_norm) for x in batch])
+
+    out = []
+    for file in sorted({h.file for h in hands}):
+        take = takefile.read(file)
+        prepared = prepare(take, settings)
+        for hand in hands:
+            if hand.file != file:
+                continue
+            own = prepared.hands[hand.hand]
+            if prepared.trimmed_by != "keys" or own.window is None:
+                out.append(float(judge(hand.data[None])[0]))
+                continue
+            out.append(best_window(take, hand.hand, hand.data, own.window, settings, search,
+                                   judge).score)
+    return np.array(out)
