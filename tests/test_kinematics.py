@@ -487,7 +487,7 @@ def test_trim_search_keeps_the_lowest_score_and_leaves_out_ends_the_video_lacks(
                        judge)
     assert [len(b) for b in batches] == [6]  # key window, -75, -50, -25, +25, +50 ms
     assert np.array_equal(batches[0][0], right.data)
-    assert best.score == 1.0
-    assert best.window == pytest.approx((t[20], end + 0.05))
-    assert np.array_equal(best.data, prepare_hand(take, "right", best.window,
+    assert best.score == 1.0 and best.end_moved_s == 0.05
+    assert best.window == (t[20], t[-1])  # the frames its samples span
+    assert np.array_equal(best.data, prepare_hand(take, "right", (t[20], end + 0.05),
                                                   DEFAULT_SETTINGS)[0])

@@ -32,7 +32,7 @@ def describe(score: TakeScore) -> str:
             lines.append(f"  {hand}: not scored: {score.reasons.get(hand, '')}")
             continue
         ex = result.explanation
-        where = ex.as_dict(score.window_s).get("worst_window_s")
+        where = ex.as_dict(result.window_s or score.window_s).get("worst_window_s")
         moment = f" at {where[0]:.1f}-{where[1]:.1f} s" if where else ""
         lines.append(
             f"  {hand}: error {result.error:.4g} / threshold {result.threshold:.4g} = "

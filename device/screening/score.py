@@ -146,8 +146,7 @@ def score_take(take: Take, models: ModelSet, file: str | Path = "",
         data, window, moved = hand.data, hand.window, None
         if model.trim_search is not None and prepared.trimmed_by == "keys" and window:
             best = best_window(take, name, data, window, as_trained, model.trim_search, judge)
-            data, moved = best.data, best.window[1] - window[1]
-            window = best.window
+            data, window, moved = best.data, best.window, best.end_moved_s
         reconstruction = runner(data)
         error = hand_score(model.score, data, reconstruction, model.finger_norm)
         result.hands[name] = HandScore(

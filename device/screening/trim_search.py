@@ -48,22 +48,24 @@ class TrimSearch:
 class Judged:
     score: float
     data: np.ndarray  # the hand over the window that gave the score
-    window: tuple[float, float]
+    window: tuple[float, float]  # that window, within the video's frames
+    end_moved_s: float  # how far its end was moved from the last release
 
 
 def best_window(take: Take, name: str, data: np.ndarray, window: tuple[float, float],
                 settings: Settings, search: TrimSearch, judge: Judge) -> Judged:
     """The hand's lowest score over its key window (``data``, already prepared) and the
     same window with its end moved by each shift; a moved window the video does not hold
-    is left out."""
+    is left out. The window returned is cut to the frames its samples span."""
     start, end = window
-    windows, hands = [window], [data]
+    shifts, hands = [0.0], [data]
     for shift in search.end_shifts_s:
         try:
             hands.append(prepare_hand(take, name, (start, end + shift), settings)[0])
-            windows.append((start, end + shift))
+            shifts.append(shift)
         except HandUnusableError:
             continue
     scores = judge(np.stack(hands))
     best = int(np.argmin(scores))
-    return Judged(float(scores[best]), hands[best], windows[best])
+    seen = (max(start, float(take.t[0])), min(end + shifts[best], float(take.t[-1])))
+    return Judged(float(scores[best]), hands[best], seen, shifts[best])

@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         tasks = args.tasks or sorted(models.tasks)
         result["repeated"] = ev.evaluate_repeated(
             cohort, tasks, args.repeats, TrainConfig(max_epochs=args.max_epochs), args.seed,
-            chosen[0].score)
+            chosen[0].score, chosen[0].trim_search)
     if args.json:
         print(json.dumps(result, indent=1))
     else:

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from device import takefile
-from device.kinematics.prepare import Settings, prepare
+from device.kinematics.prepare import PreparedTake, Settings, prepare
 from device.screening.runtime import TfliteModel
 from device.screening.statistic import hand_score
 from device.screening.trim_search import TrimSearch, best_window
@@ -17,25 +17,25 @@ from model_export.screening.cohort import HandSample
 
 def searched_scores(path: Path, hands: list[HandSample], settings: Settings, score: str,
                     finger_norm: np.ndarray, search: TrimSearch) -> np.ndarray:
-    """The int8 model's ``score`` of each hand at its best window end. The hands' takes are
-    read again (a cohort keeps only each hand's key window); a take trimmed by motion has no
-    key window to move and is judged as prepared."""
+    """The int8 model's ``score`` of each hand at its best window end, in the order of
+    ``hands``. Their takes are read again (a cohort keeps only each hand's key window); a take
+    trimmed by motion has no key window to move and is judged as prepared."""
     runner = TfliteModel(path)
 
     def judge(batch: np.ndarray) -> np.ndarray:
         return np.array([hand_score(score, x, runner(x), finger_norm) for x in batch])
 
+    prepared: dict[str, tuple[takefile.Take, PreparedTake]] = {}
     out = []
-    for file in sorted({h.file for h in hands}):
-        take = takefile.read(file)
-        prepared = prepare(take, settings)
-        for hand in hands:
-            if hand.file != file:
-                continue
-            own = prepared.hands[hand.hand]
-            if prepared.trimmed_by != "keys" or own.window is None:
-                out.append(float(judge(hand.data[None])[0]))
-                continue
-            out.append(best_window(take, hand.hand, hand.data, own.window, settings, search,
-                                   judge).score)
+    for hand in hands:
+        if hand.file not in prepared:
+            take = takefile.read(hand.file)
+            prepared[hand.file] = take, prepare(take, settings)
+        take, whole = prepared[hand.file]
+        own = whole.hands[hand.hand]
+        if whole.trimmed_by != "keys" or own.window is None:
+            out.append(float(judge(hand.data[None])[0]))
+            continue
+        out.append(best_window(take, hand.hand, hand.data, own.window, settings, search,
+                               judge).score)
     return np.array(out)

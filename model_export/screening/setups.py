@@ -149,7 +149,7 @@ def keys_timed_otherwise(onset_s: float, release_s: float) -> Callable[[Take], T
     def change(take: Take) -> Take:
         keys = take.keys.copy()
         keys[:, 1] += onset_s
-        keys[:, 2] += release_s
+        keys[:, 2] = np.maximum(keys[:, 2] + release_s, keys[:, 1])  # never before its onset
         return replace(take, keys=keys)
     return change
 
