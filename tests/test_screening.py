@@ -79,10 +79,15 @@ def test_threshold_is_mean_plus_two_sd_of_int8_validation_errors(trained):
     assert sum(e < n for e, n in zip(errors, nominal, strict=True)) > len(errors) / 2
     # and what the box itself scores on those hands
     models = models_mod.load(out)
-    boxed = [hand.error for path in sorted(cohort.glob("*.take.npz"))
+    boxed = [hand for path in sorted(cohort.glob("*.take.npz"))
              if path.name.split("_")[0] in entry["validation_participants"]
              for hand in score_take(takefile.read(path), models).hands.values()]
-    assert sorted(boxed) == pytest.approx(sorted(errors), rel=1e-9)
+    assert sorted(h.error for h in boxed) == pytest.approx(sorted(errors), rel=1e-9)
+    # the explanation's healthy reference comes from the same windows
+    fingers = np.mean([h.explanation.finger_time.mean(axis=1) for h in boxed], axis=0)
+    assert entry["validation_finger_error_mean"] == pytest.approx(fingers, rel=1e-6)
+    assert entry["validation_mse_mean"] == pytest.approx(np.mean([h.mse for h in boxed]),
+                                                         rel=1e-6)
     expected = np.mean(errors) + 2 * np.std(errors, ddof=1)
     assert entry["threshold"] == pytest.approx(expected, rel=1e-6)
     assert entry["validation_error_mean"] == pytest.approx(np.mean(errors), rel=1e-6)

@@ -171,7 +171,8 @@ def evaluate_repeated(cohort: Cohort, tasks: list[int], repeats: int, config: Tr
                     x = np.stack([s.data for s in samples])
                     errors = scores(score, x, int8_reconstructions(path, x), norm)
                 else:
-                    errors = searched_scores(path, samples, cohort.settings, score, norm, trim)
+                    errors = searched_scores(path, samples, cohort.settings, score, norm,
+                                             trim)[0]
                 for s, e in zip(samples, errors, strict=True):
                     by_file.setdefault(s.file, {})[s.hand] = e / entry["threshold"]
                 records = []

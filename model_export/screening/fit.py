@@ -116,17 +116,20 @@ class Search:
 def calibration(path: Path, x_train: np.ndarray, x_val: np.ndarray, score: str,
                 search: Search) -> dict[str, Any]:
     """How the int8 model at ``path`` is judged: the score's normalisers from the training
-    hands, the threshold from the held-out validation hands (over their best window ends
-    when ``search.trim`` is set), both from the int8 model's own reconstructions."""
+    hands, the threshold and the explanation's healthy reference from the held-out validation
+    hands (over their best window ends when ``search.trim`` is set), all from the int8
+    model's own reconstructions."""
     train_recon = int8_reconstructions(path, x_train)
     smoothing = smoothing_of(score)
     finger_norm = np.mean([finger_peaks(a, b, smoothing)
                            for a, b in zip(x_train, train_recon, strict=True)], axis=0)
-    val_recon = int8_reconstructions(path, x_val)
-    errors = scores(score, x_val, val_recon, finger_norm)
-    if search.trim is not None:
-        errors = searched_scores(path, search.validation, search.settings, score, finger_norm,
-                                 search.trim)
+    if search.trim is None:
+        val_recon = int8_reconstructions(path, x_val)
+        errors = scores(score, x_val, val_recon, finger_norm)
+    else:  # the healthy reference of the explanation too, over the windows judged
+        errors, x_val = searched_scores(path, search.validation, search.settings, score,
+                                        finger_norm, search.trim)
+        val_recon = int8_reconstructions(path, x_val)
     finger_mean = np.mean([finger_time_error(a, b).mean(axis=1)
                            for a, b in zip(x_val, val_recon, strict=True)], axis=0)
     mse = np.mean((val_recon - x_val) ** 2, axis=(1, 2, 3))

@@ -16,17 +16,19 @@ from model_export.screening.cohort import HandSample
 
 
 def searched_scores(path: Path, hands: list[HandSample], settings: Settings, score: str,
-                    finger_norm: np.ndarray, search: TrimSearch) -> np.ndarray:
-    """The int8 model's ``score`` of each hand at its best window end, in the order of
-    ``hands``. Their takes are read again (a cohort keeps only each hand's key window); a take
-    trimmed by motion has no key window to move and is judged as prepared."""
+                    finger_norm: np.ndarray, search: TrimSearch
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """The int8 model's ``score`` of each hand at its best window end, and the hand prepared
+    over that window (N, 128, 21, 3), in the order of ``hands``. Their takes are read again
+    (a cohort keeps only each hand's key window); a take trimmed by motion has no key window
+    to move and is judged as prepared."""
     runner = TfliteModel(path)
 
     def judge(batch: np.ndarray) -> np.ndarray:
         return np.array([hand_score(score, x, runner(x), finger_norm) for x in batch])
 
     prepared: dict[str, tuple[takefile.Take, PreparedTake]] = {}
-    out = []
+    out, best = [], []
     for hand in hands:
         if hand.file not in prepared:
             take = takefile.read(hand.file)
@@ -35,7 +37,9 @@ def searched_scores(path: Path, hands: list[HandSample], settings: Settings, sco
         own = whole.hands[hand.hand]
         if whole.trimmed_by != "keys" or own.window is None:
             out.append(float(judge(hand.data[None])[0]))
+            best.append(hand.data)
             continue
-        out.append(best_window(take, hand.hand, hand.data, own.window, settings, search,
-                               judge).score)
-    return np.array(out)
+        judged = best_window(take, hand.hand, hand.data, own.window, settings, search, judge)
+        out.append(judged.score)
+        best.append(judged.data)
+    return np.array(out), np.stack(best)
