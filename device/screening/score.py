@@ -21,7 +21,7 @@ from device.screening.key_timing import (
 )
 from device.screening.models import ModelSet
 from device.screening.statistic import hand_score
-from device.screening.trim_search import best_window
+from device.screening.trim_search import judge_hand
 from device.takefile import HANDS, Take
 
 
@@ -143,10 +143,8 @@ def score_take(take: Take, models: ModelSet, file: str | Path = "",
         if hand.data is None:
             result.reasons[name] = hand.reason or "could not be prepared"
             continue
-        data, window, moved = hand.data, hand.window, None
-        if model.trim_search is not None and prepared.trimmed_by == "keys" and window:
-            best = best_window(take, name, data, window, as_trained, model.trim_search, judge)
-            data, window, moved = best.data, best.window, best.end_moved_s
+        judged = judge_hand(take, name, prepared, as_trained, model.trim_search, judge)
+        data, window, moved = judged.data, judged.window, judged.end_moved_s
         reconstruction = runner(data)
         error = hand_score(model.score, data, reconstruction, model.finger_norm)
         result.hands[name] = HandScore(

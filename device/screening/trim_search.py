@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from device.kinematics.errors import HandUnusableError
-from device.kinematics.prepare import Settings, prepare_hand
+from device.kinematics.prepare import PreparedTake, Settings, prepare_hand
 from device.takefile import Take
 
 END_SHIFTS_S = (-0.075, -0.05, -0.025, 0.025, 0.05, 0.075)
@@ -48,8 +48,8 @@ class TrimSearch:
 class Judged:
     score: float
     data: np.ndarray  # the hand over the window that gave the score
-    window: tuple[float, float]  # that window, within the video's frames
-    end_moved_s: float  # how far its end was moved from the last release
+    window: tuple[float, float] | None  # that window, within the video's frames
+    end_moved_s: float | None  # how far its end was moved from the last release; None: no search
 
 
 def best_window(take: Take, name: str, data: np.ndarray, window: tuple[float, float],
@@ -69,3 +69,15 @@ def best_window(take: Take, name: str, data: np.ndarray, window: tuple[float, fl
     best = int(np.argmin(scores))
     seen = (max(start, float(take.t[0])), min(end + shifts[best], float(take.t[-1])))
     return Judged(float(scores[best]), hands[best], seen, shifts[best])
+
+
+def judge_hand(take: Take, name: str, prepared: PreparedTake, settings: Settings,
+               search: TrimSearch | None, judge: Judge) -> Judged:
+    """One prepared hand judged as the box judges it: at its best window end when the model
+    has a search and the take was trimmed by keys; otherwise over its window as prepared."""
+    hand = prepared.hands[name]
+    if hand.data is None:
+        raise ValueError(f"{name} hand was not prepared: {hand.reason}")
+    if search is None or prepared.trimmed_by != "keys" or hand.window is None:
+        return Judged(float(judge(hand.data[None])[0]), hand.data, hand.window, None)
+    return best_window(take, name, hand.data, hand.window, settings, search, judge)

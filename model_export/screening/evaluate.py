@@ -15,7 +15,7 @@ from device.kinematics.prepare import DEFAULT_SETTINGS, Settings, prepare
 from device.screening import models as models_mod
 from device.screening.runtime import TfliteModel
 from device.screening.score import score_take
-from device.screening.trim_search import TrimSearch, best_window
+from device.screening.trim_search import TrimSearch, judge_hand
 from model_export.screening.cohort import Cohort, load
 from model_export.screening.fit import (
     healthy_ids,
@@ -97,11 +97,8 @@ def float_agreement(models: models_mod.ModelSet, records: list[TakeRecord], task
             if hand.data is None:
                 continue
             for judge, out in ((judge_float, float_scores), (judge_int8, int8_scores)):
-                if spec.trim_search and prepared.trimmed_by == "keys" and hand.window:
-                    out.append(best_window(take, name, hand.data, hand.window, settings,
-                                           spec.trim_search, judge).score)
-                else:
-                    out.append(float(judge(hand.data[None])[0]))
+                out.append(judge_hand(take, name, prepared, settings, spec.trim_search,
+                                      judge).score)
             take_of.append(i)
     if not take_of:
         return None

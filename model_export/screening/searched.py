@@ -11,7 +11,7 @@ from device import takefile
 from device.kinematics.prepare import PreparedTake, Settings, prepare
 from device.screening.runtime import TfliteModel
 from device.screening.statistic import hand_score
-from device.screening.trim_search import TrimSearch, best_window
+from device.screening.trim_search import TrimSearch, judge_hand
 from model_export.screening.cohort import HandSample
 
 
@@ -34,12 +34,7 @@ def searched_scores(path: Path, hands: list[HandSample], settings: Settings, sco
             take = takefile.read(hand.file)
             prepared[hand.file] = take, prepare(take, settings)
         take, whole = prepared[hand.file]
-        own = whole.hands[hand.hand]
-        if whole.trimmed_by != "keys" or own.window is None:
-            out.append(float(judge(hand.data[None])[0]))
-            best.append(hand.data)
-            continue
-        judged = best_window(take, hand.hand, hand.data, own.window, settings, search, judge)
+        judged = judge_hand(take, hand.hand, whole, settings, search, judge)
         out.append(judged.score)
         best.append(judged.data)
     return np.array(out), np.stack(best)
