@@ -74,6 +74,37 @@ def test_lowpass_resampling_keeps_a_straight_line_exactly_up_to_both_ends(
     np.testing.assert_allclose(out[:, 1], -truth, atol=1e-6 * (1 + abs(offset)))
 
 
+def every_frame_weighed(t: np.ndarray, values: np.ndarray, sd: float = 0.5) -> np.ndarray:
+    """The low-pass fit of kinematics/5 with every frame weighed: what the band must equal."""
+    interval = float(np.median(np.diff(t)))
+    clock = np.linspace(t[0], t[-1], max(round((t[-1] - t[0]) / interval) + 1, 2))
+    regular = np.stack([np.interp(clock, t, v) for v in values.T], axis=1)
+    samples = np.linspace(t[0], t[-1], N_SAMPLES)
+    width = max(sd * (t[-1] - t[0]) / (N_SAMPLES - 1), interval)
+    offset = (clock[None, :] - samples[:, None]) / width
+    weight = np.exp(-0.5 * offset ** 2)
+    s0, s1, s2 = (np.sum(weight * offset ** k, axis=1) for k in range(3))
+    m0, m1 = weight @ regular, (weight * offset) @ regular
+    return (s2[:, None] * m0 - s1[:, None] * m1) / (s0 * s2 - s1 ** 2)[:, None]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    fps=st.sampled_from([24.0, 30.0, 60.0, 120.0]),
+    duration=st.floats(0.2, 12.0),
+    timing=st.floats(0.0, 0.4),
+    seed=st.integers(0, 2**16),
+)
+def test_lowpass_resampling_reads_only_nearby_frames_yet_equals_weighing_every_frame(
+        fps, duration, timing, seed):
+    rng = np.random.default_rng(seed)
+    n = max(int(duration * fps), 2)
+    t = np.cumsum((1.0 + timing * rng.uniform(-1, 1, n)) / fps)
+    values = np.cumsum(rng.normal(0.0, 1.0, (n, 3)), axis=0)
+    np.testing.assert_allclose(lowpass_resample(t, values), every_frame_weighed(t, values),
+                               rtol=0, atol=1e-9 * (1 + np.max(np.abs(values))))
+
+
 @pytest.mark.parametrize("fps", [30.0, 60.0, 120.0])
 def test_lowpass_resampling_averages_tracker_jitter_and_keeps_the_movement(fps):
     rng = np.random.default_rng(3)
