@@ -522,3 +522,58 @@ def test_trim_search_keeps_the_lowest_score_and_leaves_out_ends_the_video_lacks(
     assert best.window == (t[20], t[-1])  # the frames its samples span
     assert np.array_equal(best.data, prepare_hand(take, "right", (t[20], end + 0.05),
                                                   DEFAULT_SETTINGS)[0])
+
+
+def palm_track(n: int = 300, fps: float = 60.0, seed: int = 0) -> np.ndarray:
+    """(n, 21, 3) normalised landmarks of a hand carried across the image, turned, tilted
+    and brought nearer the camera (an affine map per frame), its fingers curling on their
+    own; no tracker noise."""
+    rng = np.random.default_rng(seed)
+    shape = rng.uniform(-0.05, 0.05, (21, 2))
+    shape[[0, 5, 9, 13, 17]] = [[0, 0.06], [-0.03, 0], [-0.01, -0.01], [0.01, -0.01], [0.03, 0]]
+    t = np.arange(n) / fps
+    out = np.zeros((n, 21, 3))
+    for i, s in enumerate(t):
+        angle, gain, shear = 0.4 * np.sin(2 * s), 1 + 0.2 * s / t[-1], 0.1 * np.sin(3 * s)
+        turn = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+        shape_now = shape.copy()
+        shape_now[[4, 8, 12, 16, 20]] += 0.02 * np.sin(9 * s + np.arange(5))[:, None]
+        out[i, :, :2] = shape_now @ (gain * turn @ [[1, shear], [0, 1]]).T + [0.3 + 0.1 * s, 0.5]
+    return out
+
+
+def test_tracking_noise_sees_the_trackers_wobble_not_the_hands_movement():
+    from device.kinematics.tracking_noise import tracking_noise
+
+    size = (1280, 720)
+    still = palm_track()
+    assert tracking_noise(still, size) < 1e-9  # carried, turned, tilted, fingers moving
+    rng = np.random.default_rng(1)
+    palm = np.median(np.linalg.norm(to_pixels(still, size)[:, 9, :2]
+                                    - to_pixels(still, size)[:, 0, :2], axis=-1))
+    measured = []
+    for px in (1.0, 2.0, 4.0):
+        noisy = still + rng.normal(0, px, still.shape) / np.array([1280, 720, 1280])
+        measured.append(tracking_noise(noisy, size) * palm)
+    # two frames' noise on the 4 coordinates the map leaves free: about 1.3 px per px
+    assert measured[0] == pytest.approx(1.3, rel=0.15)
+    assert measured[1] / measured[0] == pytest.approx(2.0, rel=0.1)
+    assert measured[2] / measured[0] == pytest.approx(4.0, rel=0.1)
+    # a fraction of the palm's length: the same wobble at twice the resolution is the same
+    doubled = still + rng.normal(0, 2.0, still.shape) / np.array([2560, 1440, 2560])
+    assert tracking_noise(doubled, (2560, 1440)) == pytest.approx(measured[0] / palm, rel=0.1)
+
+
+def test_tracking_noise_skips_frames_without_the_hand_and_needs_a_few_pairs():
+    from device.kinematics.tracking_noise import MIN_PAIRS, tracking_noise
+
+    hand = palm_track(n=40) + np.random.default_rng(2).normal(0, 1e-3, (40, 21, 3))
+    whole = tracking_noise(hand, (1280, 720))
+    gappy = hand.copy()
+    gappy[5:15] = np.nan
+    assert tracking_noise(gappy, (1280, 720)) == pytest.approx(whole, rel=0.25)
+    sparse = hand.copy()
+    sparse[::2] = np.nan  # no two frames in a row
+    assert tracking_noise(sparse, (1280, 720)) is None
+    assert tracking_noise(hand[:MIN_PAIRS], (1280, 720)) is None
+    assert tracking_noise(hand[:MIN_PAIRS + 1], (1280, 720)) is not None

@@ -295,3 +295,25 @@ def test_each_hand_is_drawn_over_its_own_window(report):
     views = hand_views(score)
     assert views["right"].window_s == (2.5, 9.0)
     assert views["left"].window_s == (2.0, 14.0)
+
+
+def test_a_hand_tracked_noisier_than_healthy_hands_is_said_so_on_the_page_and_in_the_pdf(
+        report, tmp_path):
+    from device.web.results import hand_panels
+
+    first = next(t for t in report.takes if t.score and t.score["hands"]["right"])
+    score = copy.deepcopy(first.score)
+    score["details"]["right"]["tracking_noise"] = {
+        "measure": "tracking-noise/1", "value": 0.041, "limit": 0.024, "above_limit": True}
+    score["details"]["left"]["tracking_noise"] = {
+        "measure": "tracking-noise/1", "value": 0.012, "limit": 0.024, "above_limit": False}
+    noisy = replace(report, takes=[replace(first, score=score)])
+    hands = {h["hand"]: h for h in hand_panels(noisy)[0]["hands"]}
+    said = ("The right hand's tracking was noisier than in the healthy takes the model learnt "
+            "from (4.1 % of the palm's length from frame to frame, at most 2.4 % expected)")
+    assert hands["right"]["tracking"].startswith(said)
+    assert hands["left"]["tracking"] == ""
+    assert all(not h.get("tracking") for panel in hand_panels(report) for h in panel["hands"])
+    text = " ".join(p.extract_text() for p in PdfReader(
+        pdf.write_pdf(noisy, tmp_path / "noisy.pdf")).pages).replace("\n", " ")
+    assert said in text and "left hand's tracking" not in text

@@ -20,6 +20,7 @@ from device.kinematics.errors import HandUnusableError, TakeUnusableError
 from device.kinematics.frames import mirror, normalise, to_pixels
 from device.kinematics.gaps import fill_gaps
 from device.kinematics.resample import lowpass_resample, resample
+from device.kinematics.tracking_noise import tracking_noise
 from device.kinematics.trim import (
     hand_keys,
     key_window,
@@ -56,6 +57,7 @@ class PreparedHand:
     n_frames: int = 0  # frames inside the trimmed window
     n_filled: int = 0  # of them, frames bridged by interpolation
     window: tuple[float, float] | None = None  # this hand's playing, seconds on the take's clock
+    tracking_noise: float | None = None  # over that window (device/kinematics/tracking_noise.py)
 
 
 @dataclass
@@ -157,7 +159,8 @@ def prepare(take: Take, settings: Settings = DEFAULT_SETTINGS) -> PreparedTake:
         own = by_hand[name]
         try:
             data, n, n_filled = prepare_hand(take, name, own, settings)
-            hands[name] = PreparedHand(name, data, None, n, n_filled, own)
+            noise = tracking_noise(take.hand(name)[trim_mask(take.t, own)], take.image_size)
+            hands[name] = PreparedHand(name, data, None, n, n_filled, own, noise)
         except HandUnusableError as exc:
             hands[name] = PreparedHand(name, None, str(exc), int(trim_mask(take.t, own).sum()),
                                        0, own)

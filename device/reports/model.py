@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from device.screening.tracking_norm import TrackingCheck
+
 NOT_FOR_CLINICAL_USE = "Models trained on synthetic data: not for clinical use"
 
 
@@ -89,6 +91,7 @@ class HandView:
     severity: float
     explanation: dict[str, Any] | None
     window_s: tuple[float, float] | None = None  # the playing the hand was judged on
+    tracking: TrackingCheck | None = None  # the hand's tracking noise, where the card has a norm
 
     @property
     def worst_finger(self) -> str | None:
@@ -119,11 +122,14 @@ def hand_views(score: dict[str, Any] | None) -> dict[str, HandView | None]:
         error, threshold = float(verdict["error"]), float(verdict["threshold"])
         # each hand's own window since kinematics/2, the take's before
         window = detail.get("window_s", details.get("window_s"))
+        noise = detail.get("tracking_noise")
         out[hand] = HandView(hand=hand, error=error, threshold=threshold,
                              abnormal=bool(verdict["abnormal"]),
                              severity=float(detail.get("severity", error / threshold)),
                              explanation=detail.get("explanation"),
-                             window_s=(float(window[0]), float(window[1])) if window else None)
+                             window_s=(float(window[0]), float(window[1])) if window else None,
+                             tracking=TrackingCheck(float(noise["value"]), float(noise["limit"]))
+                             if noise else None)
     return out
 
 

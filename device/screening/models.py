@@ -12,6 +12,7 @@ from device.kinematics import REPRESENTATIONS
 from device.screening.key_timing import KeyTimingNorm
 from device.screening.runtime import TfliteModel
 from device.screening.statistic import MSE, SCORES
+from device.screening.tracking_norm import TrackingNoiseNorm
 from device.screening.trim_search import TrimSearch
 
 CARD_FILE = "model_card.json"
@@ -35,6 +36,7 @@ class TaskModel:
     finger_norm: list[float] | None  # healthy per-finger peak error, for the focal score
     key_timing: KeyTimingNorm | None = None  # the second measure's norms, when trained
     trim_search: TrimSearch | None = None  # windows each hand is also judged over, if any
+    tracking_norm: TrackingNoiseNorm | None = None  # how precisely healthy hands were tracked
     _runner: TfliteModel | None = field(default=None, repr=False)
 
     def run(self) -> TfliteModel:
@@ -69,6 +71,15 @@ def _key_timing(card_path: Path, task: str, entry: dict[str, Any]) -> KeyTimingN
         return KeyTimingNorm.from_card(entry["key_timing"])
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelError(f"{card_path}: task {task}'s key_timing cannot be read ({exc})") \
+            from None
+
+
+def _tracking_norm(card_path: Path, task: str, entry: dict[str, Any]
+                   ) -> TrackingNoiseNorm | None:
+    try:
+        return TrackingNoiseNorm.from_card(entry.get("tracking_noise"))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelError(f"{card_path}: task {task}'s tracking_noise cannot be read ({exc})") \
             from None
 
 
@@ -110,6 +121,7 @@ def load(root: Path | None = None) -> ModelSet:
             finger_norm=entry.get("finger_window_norm"),
             key_timing=_key_timing(card_path, key, entry),
             trim_search=TrimSearch.from_card(entry.get("trim_search")),
+            tracking_norm=_tracking_norm(card_path, key, entry),
         )
         if tasks[int(key)].score not in SCORES:
             raise ModelError(f"{card_path}: task {key} uses an unknown score "

@@ -21,6 +21,7 @@ from device.screening.key_timing import (
 )
 from device.screening.models import ModelSet
 from device.screening.statistic import hand_score
+from device.screening.tracking_norm import TrackingCheck
 from device.screening.trim_search import judge_hand
 from device.takefile import HANDS, Take
 
@@ -36,6 +37,7 @@ class HandScore:
     explanation: Explanation
     window_s: tuple[float, float] | None = None  # the playing this hand was judged on
     end_moved_s: float | None = None  # how far the trim search moved its end; None: no search
+    tracking: TrackingCheck | None = None  # the hand's tracking noise against the healthy's
 
     def as_contract(self) -> dict[str, Any]:
         return {"error": self.error, "threshold": self.threshold, "abnormal": self.abnormal}
@@ -84,7 +86,8 @@ class TakeScore:
                    "explanation": h.explanation.as_dict(h.window_s or self.window_s),
                    **({"window_s": list(h.window_s)} if h.window_s else {}),
                    **({"window_end_moved_s": round(h.end_moved_s, 4)}
-                      if h.end_moved_s is not None else {})}
+                      if h.end_moved_s is not None else {}),
+                   **({"tracking_noise": h.tracking.as_dict()} if h.tracking else {})}
             for name, h in self.hands.items() if h is not None
         }
         if self.window_s:
@@ -157,5 +160,7 @@ def score_take(take: Take, models: ModelSet, file: str | Path = "",
             explanation=explain(data, reconstruction, model.finger_error_mean),
             window_s=window,
             end_moved_s=moved,
+            tracking=(TrackingCheck(hand.tracking_noise, model.tracking_norm.limit)
+                      if model.tracking_norm and hand.tracking_noise is not None else None),
         )
     return result

@@ -45,6 +45,7 @@ class HandSample:
     task: int
     hand: str
     data: np.ndarray  # (128, 21, 3) float32
+    tracking_noise: float | None = None  # device/kinematics/tracking_noise.py
 
 
 @dataclass
@@ -117,7 +118,8 @@ def load(root: Path, tasks: set[int] | None = None,
             if hand.data is None:
                 cohort.skipped.append(f"{path.name} {hand.hand}: {hand.reason}")
                 continue
-            samples[take.task].append(HandSample(str(path), pid, take.task, hand.hand, hand.data))
+            samples[take.task].append(HandSample(str(path), pid, take.task, hand.hand, hand.data,
+                                                 hand.tracking_noise))
     if cohort.skipped:
         log.info("%d takes or hands could not be used", len(cohort.skipped))
     return cohort

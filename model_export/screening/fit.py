@@ -30,6 +30,7 @@ from model_export.screening.cohort import Cohort, CohortError, HandSample, split
 from model_export.screening.export import to_int8_tflite
 from model_export.screening.key_norms import key_timing_entry
 from model_export.screening.searched import searched_scores
+from model_export.screening.tracking_norms import tracking_noise_entry
 from model_export.screening.train import (
     TrainConfig,
     reconstruction_errors,
@@ -215,6 +216,7 @@ def train_task(cohort: Cohort, task: int, out: Path, config: TrainConfig, seed: 
                         (result.train_error, result.validation_error),
                         validation_search(cohort, task, val_ids, trim))
     entry |= key_timing_entry(cohort, task, train_ids, val_ids)
+    entry |= tracking_noise_entry(cohort, task, [*train_ids, *val_ids])
     if started_from:
         entry["started_from"] = started_from
     return entry | {
@@ -402,6 +404,9 @@ def recalibrate_all(cohort: Cohort, out: Path, tasks: list[int],
         update["key_timing"] = key_timing_entry(
             cohort, task, entry["train_participants"],
             entry["validation_participants"]).get("key_timing")
+        update["tracking_noise"] = tracking_noise_entry(
+            cohort, task, [*entry["train_participants"], *entry["validation_participants"]]
+        ).get("tracking_noise")
         float_path = out / str(entry.get("float_file", ""))
         if entry.get("float_file") and float_path.is_file():
             model = tf.keras.models.load_model(float_path)

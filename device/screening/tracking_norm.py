@@ -1,0 +1,59 @@
+"""Whether a hand was tracked as precisely as the hands a task's model learnt from.
+
+A noisier tracker (a dim room, a camera out of focus, another tracking model) raises every
+hand's reconstruction error: 2 px more jitter took the shipped models' specificity from 92 %
+to 80 % (docs/evaluation-default-models.md). The verdict stays the autoencoder's, but a hand
+whose tracking noise (device/kinematics/tracking_noise.py) is above LIMIT_FACTOR times the
+99th percentile of the healthy training hands' is reported as such, so an abnormal verdict
+can be read with that in mind and the take recorded again in better light.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+LIMIT_FACTOR = 1.25
+MEASURE = "tracking-noise/1"
+
+
+@dataclass(frozen=True)
+class TrackingNoiseNorm:
+    healthy_p99: float  # fraction of the palm length
+    n_hands: int
+
+    @property
+    def limit(self) -> float:
+        return LIMIT_FACTOR * self.healthy_p99
+
+    def as_card(self) -> dict[str, Any]:
+        return {"measure": MEASURE, "healthy_p99": self.healthy_p99, "n_hands": self.n_hands,
+                "limit": self.limit}
+
+    @classmethod
+    def from_card(cls, entry: dict[str, Any] | None) -> TrackingNoiseNorm | None:
+        if not entry:
+            return None
+        if entry.get("measure") != MEASURE:
+            raise ValueError(f"measure {entry.get('measure')!r}, the box knows {MEASURE!r}")
+        return cls(float(entry["healthy_p99"]), int(entry["n_hands"]))
+
+
+@dataclass(frozen=True)
+class TrackingCheck:
+    noise: float  # this hand's, fraction of its palm length
+    limit: float
+
+    @property
+    def above_limit(self) -> bool:
+        return self.noise > self.limit
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"measure": MEASURE, "value": round(self.noise, 5), "limit": round(self.limit, 5),
+                "above_limit": self.above_limit}
+
+    def sentence(self, hand: str) -> str:
+        return (f"The {hand} hand's tracking was noisier than in the healthy takes the model "
+                f"learnt from ({100 * self.noise:.1f} % of the palm's length from frame to "
+                f"frame, at most {100 * self.limit:.1f} % expected): a high score may come from "
+                "the tracking. Check the light and the camera's focus and record the task again.")
