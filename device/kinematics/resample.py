@@ -10,7 +10,8 @@ the model judges (keystrokes and involuntary curls lasting tenths of a second) a
 than the sample rate and pass. The straight-line fit, unlike a plain weighted mean, is not
 pulled inwards at the passage's two ends. Each fit reads only the frames within BAND_SD
 Gaussian SDs of its sample: the weights left out are below exp(-24.5) = 2e-11 of the
-largest, and a take's preparation costs a quarter of what weighing every frame did.
+largest, and the fit costs less than weighing every frame (0.78 against 1.10 ms for an 8 s
+hand at 60 fps, one thread).
 """
 
 from __future__ import annotations
