@@ -152,3 +152,42 @@ def test_results_pdf_export_and_import(client, trained, tmp_path):
     member = tmp_path / "back.take.npz"
     member.write_bytes(archive.read(next(n for n in names if n.endswith(".npz"))))
     assert takefile.read(member).task in (1, 4)
+
+
+def test_a_take_tracked_noisier_than_healthy_hands_asks_to_be_recorded_again(
+        client, trained, tmp_path):
+    """Scoring finds the tracking noisier than the model's healthy hands: the session page
+    then asks to record the task again; scored again, the finding is not doubled."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    from device import takefile
+
+    cohort, model_dir = trained
+    models = models_mod.load(model_dir)
+    take = takefile.read(sorted(cohort.glob("H*_t04_*.take.npz"))[0])
+    jitter = np.random.default_rng(8).normal(0.0, 3.0, take.landmarks.shape)
+    noisy = replace(take, landmarks=(take.landmarks + jitter / [*take.image_size,
+                                                                 take.image_size[0]]
+                                     ).astype(np.float32))
+    takefile.write(tmp_path / "noisy.take.npz", noisy)
+    with (tmp_path / "noisy.take.npz").open("rb") as handle:
+        client.post("/sessions/1/import", data={"csrf_token": client.token,
+                                                "takes": [(handle, "noisy.take.npz")]},
+                    content_type="multipart/form-data")
+    conn = db.connect(client.data_dir / db.DB_FILE)
+    checked = json.loads(conn.execute("SELECT quality_json FROM take").fetchone()[0])
+    assert "tracking" not in checked  # the checks right after a take do not know the model
+    assert worker.process_all(conn, client.data_dir, models) == 1
+    page = client.get("/sessions/1").get_data(as_text=True)
+    assert "The last take needs attention" in page
+    assert "right hand&#39;s tracking was noisier than in the healthy takes" in page
+    assert "Record this task again" in page
+    quality = json.loads(conn.execute("SELECT quality_json FROM take").fetchone()[0])
+    assert not quality["ok"] and len(quality["tracking"]) == 2
+    assert quality["problems"] == checked["problems"] + quality["tracking"]
+    conn.execute("UPDATE take SET status = 'recorded'")
+    assert worker.process_all(conn, client.data_dir, models) == 1
+    again = json.loads(conn.execute("SELECT quality_json FROM take").fetchone()[0])
+    assert again == quality

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from device.kinematics.gaps import missing_frames
 from device.kinematics.trim import key_window, trim_mask
 from device.protocol import Task
+from device.screening.score import TakeScore
 from device.takefile import HANDS, Take
 
 MIN_HAND_SHARE = 0.8  # of the playing frames, each hand must be found in at least this share
@@ -53,3 +55,17 @@ def check_take(take: Take, task: Task, keys_expected: bool = True) -> QualityChe
         problems.append(f"The playing lasted {duration:.1f} s, much longer than expected "
                         f"(about {nominal:.0f} s). Stop the recording when the passage ends.")
     return QualityCheck(ok=not problems, problems=problems)
+
+
+def with_tracking(quality: dict[str, Any], score: TakeScore) -> dict[str, Any]:
+    """The take's stored checks (``quality_json``) with what scoring found about its
+    tracking: a hand tracked more noisily than the healthy hands the model learnt from is a
+    reason to record the task again. A take scored again gets the new finding in place of
+    the old."""
+    before = quality.get("tracking", [])
+    found = [hand.tracking.sentence(name) for name, hand in score.hands.items()
+             if hand is not None and hand.tracking is not None and hand.tracking.above_limit]
+    if not found and not before:
+        return quality
+    problems = [p for p in quality.get("problems", []) if p not in before] + found
+    return {**quality, "ok": not problems, "problems": problems, "tracking": found}
