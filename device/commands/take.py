@@ -52,6 +52,8 @@ def check_takes(args: argparse.Namespace, context: Any) -> int:
                 print(f"  {hand.hand}: cannot be scored: {hand.reason}")
             else:
                 first, last = hand.window or prepared.window
+                noise = ("" if hand.tracking_noise is None else
+                         f", tracking noise {100 * hand.tracking_noise:.2f} % of the palm")
                 print(f"  {hand.hand}: ok, plays {first:.2f}-{last:.2f} s, {hand.n_frames} "
-                      f"frames, {hand.n_filled} filled in")
+                      f"frames, {hand.n_filled} filled in{noise}")
     return 0
