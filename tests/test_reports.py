@@ -317,3 +317,15 @@ def test_a_hand_tracked_noisier_than_healthy_hands_is_said_so_on_the_page_and_in
     text = " ".join(p.extract_text() for p in PdfReader(
         pdf.write_pdf(noisy, tmp_path / "noisy.pdf")).pages).replace("\n", " ")
     assert said in text and "left hand's tracking" not in text
+
+
+def test_the_report_reads_a_hands_tracking_as_the_box_judged_it(report):
+    from device.screening.tracking_norm import TrackingCheck
+
+    first = next(t for t in report.takes if t.score and t.score["hands"]["right"])
+    score = copy.deepcopy(first.score)
+    for hand, noise in (("right", 0.0228795), ("left", 0.0228787)):  # a hair above, below
+        check = TrackingCheck(noise, 0.0228791166)
+        score["details"][hand]["tracking_noise"] = json.loads(json.dumps(check.as_dict()))
+        assert hand_views(score)[hand].tracking.above_limit == check.above_limit
+    assert hand_views(score)["right"].tracking.above_limit

@@ -191,3 +191,30 @@ def test_a_take_tracked_noisier_than_healthy_hands_asks_to_be_recorded_again(
     assert worker.process_all(conn, client.data_dir, models) == 1
     again = json.loads(conn.execute("SELECT quality_json FROM take").fetchone()[0])
     assert again == quality
+
+
+def test_checks_stored_while_a_take_is_scored_are_kept(tmp_path, monkeypatch):
+    """The worker merges its finding into the checks as stored when it writes, not as they
+    were when it picked the take up."""
+    from device.store import recordings
+    from device.store.transactions import transaction
+
+    conn = db.connect(tmp_path / db.DB_FILE)
+    session = records.start_session(conn, records.add_patient(conn, "P-2"), "quick")
+    take_id = recordings.store_take(conn, tmp_path, session, make_take(task=1))
+    problem = "The left hand was visible in only 50 % of the playing."
+    scoring = worker.score_take
+
+    def checks_land_meanwhile(*args, **kwargs):
+        other = db.connect(tmp_path / db.DB_FILE)
+        with transaction(other):
+            other.execute("UPDATE take SET quality_json = ? WHERE id = ?",
+                          (json.dumps({"ok": False, "problems": [problem]}), take_id))
+        other.close()
+        return scoring(*args, **kwargs)
+
+    monkeypatch.setattr(worker, "score_take", checks_land_meanwhile)
+    assert worker.process_one(conn, tmp_path, models_mod.load()) == take_id
+    row = conn.execute("SELECT status, quality_json FROM take").fetchone()
+    assert row["status"] == "scored"
+    assert json.loads(row["quality_json"]) == {"ok": False, "problems": [problem]}

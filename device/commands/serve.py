@@ -143,11 +143,7 @@ def run_demo(args: argparse.Namespace, context: Any) -> int:
         recorder.start(step, pseudonym)
         take = recorder.stop()
         quality = check_take(take, proto.task(step.task))
-        take_id = recordings.store_take(conn, data_dir, session_id, take)
-        with transaction(conn):
-            conn.execute("UPDATE take SET quality_json = ? WHERE id = ?",
-                         (json.dumps({"ok": quality.ok, "problems": quality.problems}),
-                          take_id))
+        recordings.store_take(conn, data_dir, session_id, take, then=quality.stored_with_take())
         print(f"[{number:2d}/{len(steps)}] recorded {step.describe()}"
               + ("" if quality.ok else f" (check: {quality.problems[0]})"), flush=True)
     worker.process_all(conn, data_dir, models, settings_from(context))

@@ -3,15 +3,18 @@
 A noisier tracker (a dim room, a camera out of focus, another tracking model) raises every
 hand's reconstruction error: 2 px more jitter took the shipped models' specificity from 92 %
 to 80 % (docs/evaluation-default-models.md). The verdict stays the autoencoder's, but a hand
-whose tracking noise (device/kinematics/tracking_noise.py) is above LIMIT_FACTOR times the
-99th percentile of the healthy training hands' is reported as such, so an abnormal verdict
-can be read with that in mind and the take recorded again in better light.
+whose tracking noise (device/kinematics/tracking_noise.py) is above the card's limit
+(LIMIT_FACTOR times the 99th percentile of the healthy training hands') is reported as such,
+so an abnormal verdict can be read with that in mind and the task recorded again in better
+light.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 LIMIT_FACTOR = 1.25
 MEASURE = "tracking-noise/1"
@@ -21,22 +24,27 @@ MEASURE = "tracking-noise/1"
 class TrackingNoiseNorm:
     healthy_p99: float  # fraction of the palm length
     n_hands: int
+    limit: float  # above it a hand is reported; LIMIT_FACTOR x healthy_p99 when made
 
-    @property
-    def limit(self) -> float:
-        return LIMIT_FACTOR * self.healthy_p99
+    @classmethod
+    def from_healthy(cls, noise: list[float]) -> TrackingNoiseNorm:
+        p99 = float(np.percentile(noise, 99))
+        return cls(p99, len(noise), LIMIT_FACTOR * p99)
 
     def as_card(self) -> dict[str, Any]:
         return {"measure": MEASURE, "healthy_p99": self.healthy_p99, "n_hands": self.n_hands,
                 "limit": self.limit}
 
     @classmethod
-    def from_card(cls, entry: dict[str, Any] | None) -> TrackingNoiseNorm | None:
+    def from_card(cls, entry: Any) -> TrackingNoiseNorm | None:
         if not entry:
             return None
-        if entry.get("measure") != MEASURE:
-            raise ValueError(f"measure {entry.get('measure')!r}, the box knows {MEASURE!r}")
-        return cls(float(entry["healthy_p99"]), int(entry["n_hands"]))
+        if not isinstance(entry, dict) or entry.get("measure") != MEASURE:
+            raise ValueError(f"not a {MEASURE} norm")
+        norm = cls(float(entry["healthy_p99"]), int(entry["n_hands"]), float(entry["limit"]))
+        if not (np.isfinite(norm.limit) and norm.limit > 0):
+            raise ValueError(f"limit {norm.limit} is not a positive number")
+        return norm
 
 
 @dataclass(frozen=True)
@@ -49,7 +57,7 @@ class TrackingCheck:
         return self.noise > self.limit
 
     def as_dict(self) -> dict[str, Any]:
-        return {"measure": MEASURE, "value": round(self.noise, 5), "limit": round(self.limit, 5),
+        return {"measure": MEASURE, "value": self.noise, "limit": self.limit,
                 "above_limit": self.above_limit}
 
     def sentence(self, hand: str) -> str:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -21,6 +23,14 @@ MIN_KEY_SHARE = 0.5  # of the notes the task has, at least this share must be se
 class QualityCheck:
     ok: bool
     problems: list[str]  # plain-language, each with what to do
+
+    def stored_with_take(self) -> Callable[[sqlite3.Connection, int], None]:
+        """For store_take's ``then``: the checks are written in the transaction that
+        registers the take, so the worker never scores a take whose checks are not stored."""
+        def store(conn: sqlite3.Connection, take_id: int) -> None:
+            conn.execute("UPDATE take SET quality_json = ? WHERE id = ?",
+                         (json.dumps({"ok": self.ok, "problems": self.problems}), take_id))
+        return store
 
 
 def check_take(take: Take, task: Task, keys_expected: bool = True) -> QualityCheck:
@@ -57,15 +67,20 @@ def check_take(take: Take, task: Task, keys_expected: bool = True) -> QualityChe
     return QualityCheck(ok=not problems, problems=problems)
 
 
-def with_tracking(quality: dict[str, Any], score: TakeScore) -> dict[str, Any]:
+def with_tracking(stored: str, score: TakeScore) -> str:
     """The take's stored checks (``quality_json``) with what scoring found about its
     tracking: a hand tracked more noisily than the healthy hands the model learnt from is a
     reason to record the task again. A take scored again gets the new finding in place of
-    the old."""
+    the old; with nothing found then or now, the checks are returned as they were."""
+    try:
+        quality = json.loads(stored or "{}")
+    except json.JSONDecodeError:
+        quality = None
+    quality = quality if isinstance(quality, dict) else {}
     before = quality.get("tracking", [])
     found = [hand.tracking.sentence(name) for name, hand in score.hands.items()
              if hand is not None and hand.tracking is not None and hand.tracking.above_limit]
     if not found and not before:
-        return quality
+        return stored
     problems = [p for p in quality.get("problems", []) if p not in before] + found
-    return {**quality, "ok": not problems, "problems": problems, "tracking": found}
+    return json.dumps({**quality, "ok": not problems, "problems": problems, "tracking": found})

@@ -47,26 +47,27 @@ def process_one(conn: sqlite3.Connection, data_dir: Path, models: ModelSet,
                 settings: Settings = DEFAULT_SETTINGS) -> int | None:
     """Score the oldest recorded take. Returns its id, or None when nothing waits."""
     with transaction(conn):
-        row = conn.execute("SELECT id, session_id, file, quality_json FROM take "
-                           "WHERE status = 'recorded' "
+        row = conn.execute("SELECT id, session_id, file FROM take WHERE status = 'recorded' "
                            "ORDER BY id LIMIT 1").fetchone()
         if row is None:
             return None
         conn.execute("UPDATE take SET status = 'processing' WHERE id = ?", (row["id"],))
-    quality = None
+    score = None
     try:
         take = takefile.read(data_dir / row["file"])
         score = score_take(take, models, row["file"], settings)
         result, kind, status = score.as_contract(), "screening", "scored"
-        quality = with_tracking(json.loads(row["quality_json"] or "{}"), score)
     except (takefile.TakeFileError, OSError, RuntimeError, ValueError) as exc:
         log.exception("take %s could not be processed", row["id"])
         result, kind, status = {"error": str(exc)}, "error", "failed"
     with transaction(conn):
         register_models(conn, models)
-        if quality is not None:
-            conn.execute("UPDATE take SET quality_json = ? WHERE id = ?",
-                         (json.dumps(quality), row["id"]))
+        if score is not None:  # the checks as stored now, not as when the take was picked up
+            stored = conn.execute("SELECT quality_json FROM take WHERE id = ?",
+                                  (row["id"],)).fetchone()[0]
+            if (merged := with_tracking(stored, score)) != stored:
+                conn.execute("UPDATE take SET quality_json = ? WHERE id = ?",
+                             (merged, row["id"]))
         conn.execute("DELETE FROM result WHERE take_id = ?", (row["id"],))
         conn.execute(
             "INSERT INTO result (session_id, take_id, kind, model_id, data_json, created) "

@@ -3,7 +3,6 @@ data as one ZIP, and importing take files recorded elsewhere."""
 
 from __future__ import annotations
 
-import json
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,6 @@ from device.reports.pdf import write_pdf
 from device.reports.summary import summarise, task_name
 from device.session.quality import check_take
 from device.store import recordings
-from device.store.transactions import transaction
 from device.web.app import get_db
 from device.web.forms import LogoutForm, StepForm
 from device.web.wizard import session_or_404
@@ -140,11 +138,8 @@ def import_takes(session_id: int) -> Any:
             take.meta = {**take.meta, "participant": row["pseudonym"],
                          "imported_from": item.name}
             quality = check_take(take, protocol.load().task(take.task))
-            take_id = recordings.store_take(conn, data_dir, session_id, take)
-            with transaction(conn):
-                conn.execute("UPDATE take SET quality_json = ? WHERE id = ?",
-                             (json.dumps({"ok": quality.ok, "problems": quality.problems}),
-                              take_id))
+            recordings.store_take(conn, data_dir, session_id, take,
+                                  then=quality.stored_with_take())
             stored += 1
     for error in result.errors:
         flash(f"Not imported: {error}", "error")

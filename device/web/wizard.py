@@ -104,12 +104,8 @@ def stop(session_id: int) -> Any:
     else:
         quality = check_take(recorded, protocol.load().task(step.task),
                              keys_expected=current_app.config["KEYS_EXPECTED"])
-        take_id = recordings.store_take(conn, current_app.config["DATA_DIR"], session_id,
-                                        recorded)
-        with transaction(conn):
-            conn.execute("UPDATE take SET quality_json = ? WHERE id = ?",
-                         (json.dumps({"ok": quality.ok, "problems": quality.problems}),
-                          take_id))
+        recordings.store_take(conn, current_app.config["DATA_DIR"], session_id, recorded,
+                              then=quality.stored_with_take())
     worker = current_app.extensions.get("worker")
     if worker is not None:
         worker.wake()

@@ -7,8 +7,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import numpy as np
-
 from device.screening.tracking_norm import TrackingNoiseNorm
 from model_export.screening.cohort import Cohort
 
@@ -26,5 +24,4 @@ def tracking_noise_entry(cohort: Cohort, task: int, people: list[str]) -> dict[s
         log.warning("task %d: no tracking noise norm (%d hands measured, %d needed)",
                     task, len(values), MIN_HANDS)
         return {}
-    norm = TrackingNoiseNorm(float(np.percentile(values, 99)), len(values))
-    return {"tracking_noise": norm.as_card()}
+    return {"tracking_noise": TrackingNoiseNorm.from_healthy(values).as_card()}
