@@ -196,6 +196,7 @@ SETUPS = (
     SetUp("30 fps", frame_rate_halved),
     SetUp("depth x 0.5", depth_scaled(0.5)),
     SetUp("depth x 2", depth_scaled(2.0)),
+    SetUp("tracker jitter + 1 px", jittered(1.0)),
     SetUp("tracker jitter + 2 px", jittered(2.0)),
     SetUp("smoothing tracker", smoothed),
     SetUp("other landmark placement (bones 5 %)", other_landmark_placement(0.05)),
