@@ -317,6 +317,11 @@ def test_a_hand_tracked_noisier_than_healthy_hands_is_said_so_on_the_page_and_in
     text = " ".join(p.extract_text() for p in PdfReader(
         pdf.write_pdf(noisy, tmp_path / "noisy.pdf")).pages).replace("\n", " ")
     assert said in text and "left hand's tracking" not in text
+    rows = list(csv.DictReader(io.StringIO(export.results_csv(noisy))))
+    assert [(r["hand"], r["tracking_noise"], r["tracking_noise_limit"]) for r in rows] == [
+        ("left", "0.01200", "0.02400"), ("right", "0.04100", "0.02400")]
+    assert all(r["tracking_noise"] == "" for r in csv.DictReader(
+        io.StringIO(export.results_csv(report))))  # results from before the check
 
 
 def test_the_report_reads_a_hands_tracking_as_the_box_judged_it(report):

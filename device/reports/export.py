@@ -24,7 +24,8 @@ from device.reports.model import SessionReport, TakeResult, hand_views
 CSV_COLUMNS = ("take_id", "task", "dynamics", "tempo_mode", "hand", "error", "threshold",
                "abnormal", "severity", "worst_finger", "worst_moment_start_s",
                "worst_moment_end_s", "reason", "key_timing_score", "key_timing_threshold",
-               "key_timing_abnormal", "key_timing_finger", "key_timing_reason")
+               "key_timing_abnormal", "key_timing_finger", "key_timing_reason",
+               "tracking_noise", "tracking_noise_limit")
 TAKES_DIR = "takes"
 MAX_MEMBER_BYTES = 1 << 30  # a take of ten minutes at 60 fps is ~20 MB; refuse ZIP bombs
 
@@ -63,7 +64,10 @@ def _csv_rows(take: TakeResult) -> list[dict[str, Any]]:
                      "threshold": f"{view.threshold:.6g}", "abnormal": str(view.abnormal).lower(),
                      "severity": f"{view.severity:.4f}", "worst_finger": view.worst_finger or "",
                      "worst_moment_start_s": f"{window[0]:.3f}" if window else "",
-                     "worst_moment_end_s": f"{window[1]:.3f}" if window else ""})
+                     "worst_moment_end_s": f"{window[1]:.3f}" if window else "",
+                     **({"tracking_noise": f"{view.tracking.noise:.5f}",
+                         "tracking_noise_limit": f"{view.tracking.limit:.5f}"}
+                        if view.tracking else {})})
     return rows
 
 
