@@ -579,3 +579,36 @@ def test_tracking_noise_skips_frames_without_the_hand_and_needs_a_few_pairs():
     assert tracking_noise(sparse, (1280, 720)) is None
     assert tracking_noise(hand[:MIN_PAIRS], (1280, 720)) is None
     assert tracking_noise(hand[:MIN_PAIRS + 1], (1280, 720)) is not None
+
+
+def test_frames_that_hold_the_other_hand_are_bridged_and_counted():
+    """A tracker that swapped the hands' labels for three frames: those frames of each track
+    hold the other hand (its mirror-image shape, far away); they are bridged exactly as if
+    the tracker had not found the hands in them."""
+    take = make_take()
+    swapped, lost = take.landmarks.copy(), take.landmarks.copy()
+    swapped[100:103] = take.landmarks[100:103, ::-1]
+    lost[100:103] = np.nan
+    prepared = prepare(replace(take, landmarks=swapped))
+    missing = prepare(replace(take, landmarks=lost))
+    for name in ("left", "right"):
+        hand = prepared.hands[name]
+        assert (hand.n_other_hand, hand.n_filled) == (3, 3)
+        np.testing.assert_array_equal(hand.data, missing.hands[name].data)
+        assert missing.hands[name].n_other_hand == 0
+
+
+@pytest.mark.parametrize("how", ["labels the other way round", "a mirrored camera"])
+def test_a_track_that_holds_the_other_hand_throughout_is_refused_with_the_reason(how):
+    take = make_take()
+    if how == "labels the other way round":
+        landmarks = take.landmarks[:, ::-1].copy()
+    else:
+        landmarks = take.landmarks.copy()
+        landmarks[..., 0] = 1.0 - landmarks[..., 0]
+    prepared = prepare(replace(take, landmarks=landmarks))
+    for name, other in (("left", "right"), ("right", "left")):
+        assert prepared.hands[name].data is None
+        assert f"the {name} hand's landmarks have the shape of a {other} hand" in \
+            prepared.hands[name].reason
+        assert "the other way round" in prepared.hands[name].reason

@@ -614,3 +614,19 @@ def test_a_noisier_tracker_is_reported_against_the_healthy_hands_the_model_learn
     (broken / "model_card.json").write_text(json.dumps(card))
     with pytest.raises(models_mod.ModelError, match="tracking_noise cannot be read"):
         models_mod.load(broken)
+
+
+def test_frames_of_the_other_hand_are_left_out_and_said(trained):
+    cohort, out = trained
+    models = models_mod.load(out)
+    take = takefile.read(sorted(cohort.glob("H*.take.npz"))[0])
+    swapped, lost = take.landmarks.copy(), take.landmarks.copy()
+    swapped[60:63] = take.landmarks[60:63, ::-1]
+    lost[60:63] = np.nan
+    result = score_take(replace(take, landmarks=swapped), models)
+    as_lost = score_take(replace(take, landmarks=lost), models)
+    details = result.as_contract()["details"]
+    for hand in ("left", "right"):
+        assert details[hand]["other_hand_frames"] == 3
+        assert result.hands[hand].error == pytest.approx(as_lost.hands[hand].error, rel=1e-9)
+    assert "other_hand_frames" not in score_take(take, models).as_contract()["details"]["left"]

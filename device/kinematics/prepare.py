@@ -19,6 +19,7 @@ from device.kinematics.depth import rescale_depth
 from device.kinematics.errors import HandUnusableError, TakeUnusableError
 from device.kinematics.frames import mirror, normalise, to_pixels
 from device.kinematics.gaps import fill_gaps
+from device.kinematics.other_hand import other_hand_frames
 from device.kinematics.resample import lowpass_resample, resample
 from device.kinematics.tracking_noise import tracking_noise
 from device.kinematics.trim import (
@@ -56,6 +57,7 @@ class PreparedHand:
     reason: str | None = None
     n_frames: int = 0  # frames inside the trimmed window
     n_filled: int = 0  # of them, frames bridged by interpolation
+    n_other_hand: int = 0  # of those, frames whose landmarks had the other hand's shape
     window: tuple[float, float] | None = None  # this hand's playing, seconds on the take's clock
     tracking_noise: float | None = None  # over that window (device/kinematics/tracking_noise.py)
 
@@ -117,9 +119,11 @@ def windows(take: Take, settings: Settings) -> tuple[dict[str, tuple[float, floa
 
 
 def prepare_hand(take: Take, name: str, window: tuple[float, float], settings: Settings
-                 ) -> tuple[np.ndarray, int, int]:
-    """One hand over ``window``: its (128, 21, 3) float32 array, the frames in the window and
-    how many of them were filled in. Raises HandUnusableError with the reason."""
+                 ) -> tuple[np.ndarray, int, int, int]:
+    """One hand over ``window``: its (128, 21, 3) float32 array, the frames in the window, how
+    many of them were filled in, and how many of those held the other hand (a tracker that
+    swapped the labels; device/kinematics/other_hand.py). Raises HandUnusableError with the
+    reason."""
     missed = uncovered_s(take.t, window)
     if missed > settings.max_gap_s:
         raise HandUnusableError(
@@ -134,12 +138,23 @@ def prepare_hand(take: Take, name: str, window: tuple[float, float], settings: S
             f"only {n} video frames between this hand's first keystroke and its "
             f"last release ({window[0]:.2f}-{window[1]:.2f} s); at least {MIN_FRAMES} "
             "are needed")
+    hand = take.hand(name)[mask]
+    swapped = other_hand_frames(hand, name, take.image_size)
+    n_swapped = int(swapped.sum())
+    if n_swapped > settings.max_missing_fraction * n:
+        other = "left" if name == "right" else "right"
+        raise HandUnusableError(
+            f"in {n_swapped} of {n} frames the {name} hand's landmarks have the shape of a "
+            f"{other} hand: the tracker may label the hands the other way round, or the camera "
+            "sees them mirrored or from below")
+    if n_swapped:
+        hand = np.where(swapped[:, None, None], np.nan, hand)
     filled, n_filled = fill_gaps(
-        take.t[mask], take.hand(name)[mask], name=name, max_gap_s=settings.max_gap_s,
+        take.t[mask], hand, name=name, max_gap_s=settings.max_gap_s,
         max_missing_fraction=settings.max_missing_fraction,
     )
     data = to_samples(take.t[mask], filled, name, take.image_size, settings)
-    return data.astype(np.float32), n, n_filled
+    return data.astype(np.float32), n, n_filled, n_swapped
 
 
 def prepare(take: Take, settings: Settings = DEFAULT_SETTINGS) -> PreparedTake:
@@ -158,10 +173,11 @@ def prepare(take: Take, settings: Settings = DEFAULT_SETTINGS) -> PreparedTake:
     for name in HANDS:
         own = by_hand[name]
         try:
-            data, n, n_filled = prepare_hand(take, name, own, settings)
+            data, n, n_filled, n_swapped = prepare_hand(take, name, own, settings)
             noise = tracking_noise(take.hand(name)[trim_mask(take.t, own)], take.image_size)
-            hands[name] = PreparedHand(name, data, None, n, n_filled, own, noise)
+            hands[name] = PreparedHand(name, data, None, n, n_filled, n_swapped, window=own,
+                                       tracking_noise=noise)
         except HandUnusableError as exc:
-            hands[name] = PreparedHand(name, None, str(exc), int(trim_mask(take.t, own).sum()),
-                                       0, own)
+            hands[name] = PreparedHand(name, None, str(exc),
+                                       n_frames=int(trim_mask(take.t, own).sum()), window=own)
     return PreparedTake(window=window, trimmed_by=trimmed_by, hands=hands)

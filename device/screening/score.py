@@ -38,6 +38,7 @@ class HandScore:
     window_s: tuple[float, float] | None = None  # the playing this hand was judged on
     end_moved_s: float | None = None  # how far the trim search moved its end; None: no search
     tracking: TrackingCheck | None = None  # the hand's tracking noise against the healthy's
+    other_hand_frames: int = 0  # frames left out: they held the other hand (a label swap)
 
     def as_contract(self) -> dict[str, Any]:
         return {"error": self.error, "threshold": self.threshold, "abnormal": self.abnormal}
@@ -87,7 +88,8 @@ class TakeScore:
                    **({"window_s": list(h.window_s)} if h.window_s else {}),
                    **({"window_end_moved_s": round(h.end_moved_s, 4)}
                       if h.end_moved_s is not None else {}),
-                   **({"tracking_noise": h.tracking.as_dict()} if h.tracking else {})}
+                   **({"tracking_noise": h.tracking.as_dict()} if h.tracking else {}),
+                   **({"other_hand_frames": h.other_hand_frames} if h.other_hand_frames else {})}
             for name, h in self.hands.items() if h is not None
         }
         if self.window_s:
@@ -162,5 +164,6 @@ def score_take(take: Take, models: ModelSet, file: str | Path = "",
             end_moved_s=moved,
             tracking=(TrackingCheck(hand.tracking_noise, model.tracking_norm.limit)
                       if model.tracking_norm and hand.tracking_noise is not None else None),
+            other_hand_frames=hand.n_other_hand,
         )
     return result

@@ -27,12 +27,20 @@ def chirality(landmarks: np.ndarray) -> float:
     The cross product of wrist->index MCP and wrist->little MCP, divided by their lengths,
     so each frame votes with at most 1.
     """
-    a = landmarks[INDEX_MCP, :2] - landmarks[WRIST, :2]
-    b = landmarks[LITTLE_MCP, :2] - landmarks[WRIST, :2]
-    norm = float(np.linalg.norm(a) * np.linalg.norm(b))
-    if norm == 0.0 or not np.isfinite(norm):
-        return 0.0
-    return float(a[0] * b[1] - a[1] * b[0]) / norm
+    value = float(chirality_per_frame(landmarks[None])[0])
+    return value if np.isfinite(value) else 0.0
+
+
+def chirality_per_frame(landmarks: np.ndarray) -> np.ndarray:
+    """``chirality`` of each frame of (T, 21, >=2) landmarks: NaN where the hand is missing,
+    0 where its three points coincide."""
+    a = landmarks[:, INDEX_MCP, :2] - landmarks[:, WRIST, :2]
+    b = landmarks[:, LITTLE_MCP, :2] - landmarks[:, WRIST, :2]
+    norm = np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1)
+    cross = a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(norm > 0, cross / np.where(norm > 0, norm, 1.0), np.where(
+            np.isnan(norm), np.nan, 0.0))
 
 
 def assign(centres_x: list[float], evidence: list[float]) -> list[int]:
