@@ -253,6 +253,11 @@ def test_setups_score_the_cohort_through_other_cameras_and_trackers(trained, tmp
     # the box reports the noisier tracker, and not the camera's other set-ups (the fake
     # cohort's tracker jitters 1.3 px: 2 px more is not always above the limit)
     assert rows["tracker jitter + 2 px"]["tracking_noisy_share"] > 0.5
+    # frames that hold the other hand are left out: a tracker that swaps the labels for a
+    # moment costs nothing (the hands' scores were 70 times higher before)
+    swapped = rows["hands' labels swapped for 3 frames"]
+    assert swapped["healthy_score_ratio_median"] == pytest.approx(1.0, abs=0.05)
+    assert swapped["specificity"] == reference["specificity"]
     for same_tracker in ("as generated", "4:3 image (sides cut off)", "depth x 2",
                          "key releases reported 50 ms early"):
         assert rows[same_tracker]["tracking_noisy_share"] == 0.0

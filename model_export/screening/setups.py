@@ -20,6 +20,7 @@ import numpy as np
 
 from device import takefile
 from device.kinematics.augment import PARENT, scale_bones
+from device.kinematics.trim import key_window
 from device.protocol import load as load_protocol
 from device.screening import models as models_mod
 from device.screening.score import score_take
@@ -112,6 +113,21 @@ def jittered(pixels: float) -> Callable[[Take], Take]:
     return lambda take: _in_pixels(take, change)
 
 
+def labels_swapped(frames: int) -> Callable[[Take], Take]:
+    """A tracker that swaps the hands' labels for ``frames`` frames somewhere in the middle
+    of the playing (each take its own place)."""
+    def change(take: Take) -> Take:
+        window = key_window(take.keys) or (float(take.t[0]), float(take.t[-1]))
+        middle = np.flatnonzero((take.t > window[0]) & (take.t < window[1]))[frames:-frames]
+        if middle.size == 0:
+            return take
+        start = int(np.random.default_rng(zlib.crc32(str(take.t[0]).encode())).choice(middle))
+        landmarks = take.landmarks.copy()
+        landmarks[start:start + frames] = take.landmarks[start:start + frames, ::-1]
+        return replace(take, landmarks=landmarks)
+    return change
+
+
 def other_landmark_placement(sd: float) -> Callable[[Take], Take]:
     """Another tracker's landmark placement: every bone drawn longer or shorter by its own
     factor (SD ``sd``), the same factors for every take."""
@@ -199,6 +215,7 @@ SETUPS = (
     SetUp("tracker jitter + 1 px", jittered(1.0)),
     SetUp("tracker jitter + 2 px", jittered(2.0)),
     SetUp("smoothing tracker", smoothed),
+    SetUp("hands' labels swapped for 3 frames", labels_swapped(3)),
     SetUp("other landmark placement (bones 5 %)", other_landmark_placement(0.05)),
     SetUp("key onsets + 5 ms jitter", key_jitter(0.005)),
     SetUp("a missed and a wrong note per hand", slips),
