@@ -612,3 +612,27 @@ def test_a_track_that_holds_the_other_hand_throughout_is_refused_with_the_reason
         assert f"the {name} hand's landmarks have the shape of a {other} hand" in \
             prepared.hands[name].reason
         assert "the other way round" in prepared.hands[name].reason
+
+
+def test_a_hand_refused_for_a_long_swap_is_told_why():
+    take = make_take()
+    landmarks = take.landmarks.copy()
+    landmarks[50:70, 1] = take.landmarks[50:70, 0]  # 0.33 s of the left hand in the right's
+    # (190 of the 240 frames lie between the hand's first onset and last release)
+    reason = prepare(replace(take, landmarks=landmarks)).hands["right"].reason
+    assert reason.startswith("right hand was lost for 0.35 s")
+    assert ("20 of the 190 frames count as missing because the right hand's landmarks had "
+            "the shape of a left hand in them: the tracker may have swapped") in reason
+
+
+def test_the_label_swap_set_up_swaps_three_frames_of_each_hand_while_they_play():
+    from model_export.screening.setups import labels_swapped
+
+    take = make_take()
+    changed = labels_swapped(3)(take)
+    differs = np.flatnonzero(np.any(changed.landmarks != take.landmarks, axis=(1, 2, 3)))
+    assert len(differs) == 3 and np.all(np.diff(differs) == 1)
+    start, end = key_window(take.keys)
+    assert start < take.t[differs[0]] and take.t[differs[-1]] < end
+    prepared = prepare(changed)
+    assert [prepared.hands[h].n_other_hand for h in ("left", "right")] == [3, 3]

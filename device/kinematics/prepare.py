@@ -141,18 +141,26 @@ def prepare_hand(take: Take, name: str, window: tuple[float, float], settings: S
     hand = take.hand(name)[mask]
     swapped = other_hand_frames(hand, name, take.image_size)
     n_swapped = int(swapped.sum())
+    other = "left" if name == "right" else "right"
     if n_swapped > settings.max_missing_fraction * n:
-        other = "left" if name == "right" else "right"
         raise HandUnusableError(
             f"in {n_swapped} of {n} frames the {name} hand's landmarks have the shape of a "
             f"{other} hand: the tracker may label the hands the other way round, or the camera "
             "sees them mirrored or from below")
     if n_swapped:
         hand = np.where(swapped[:, None, None], np.nan, hand)
-    filled, n_filled = fill_gaps(
-        take.t[mask], hand, name=name, max_gap_s=settings.max_gap_s,
-        max_missing_fraction=settings.max_missing_fraction,
-    )
+    try:
+        filled, n_filled = fill_gaps(
+            take.t[mask], hand, name=name, max_gap_s=settings.max_gap_s,
+            max_missing_fraction=settings.max_missing_fraction,
+        )
+    except HandUnusableError as exc:
+        if not n_swapped:
+            raise
+        raise HandUnusableError(
+            f"{exc}; {n_swapped} of the {n} frames count as missing because the {name} hand's "
+            f"landmarks had the shape of a {other} hand in them: the tracker may have swapped "
+            "the hands' labels") from None
     data = to_samples(take.t[mask], filled, name, take.image_size, settings)
     return data.astype(np.float32), n, n_filled, n_swapped
 
