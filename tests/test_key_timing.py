@@ -3,6 +3,7 @@ norms and threshold for the card, and the result in `score`'s JSON."""
 
 import json
 import shutil
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -351,3 +352,32 @@ def test_a_note_far_off_the_pulse_is_left_out_not_counted():
     assert np.nanmax(np.abs(np.delete(residual, off))) < 0.01  # the neighbours' pulse kept
     # the early note would have moved its finger by about -0.04 s
     assert np.allclose(finger_lateness(notes), clean, atol=0.002, equal_nan=True)
+
+
+def test_keys_that_do_not_play_the_tasks_passage_are_said_so(trained):
+    """Task 4's passage filed under task 4: nothing said. Task 1's passage, or task 4's with
+    only half its notes, filed under task 4: the hand keeps its verdict and the box says that
+    it may not apply. A hand with no keys on its side is not judged either way."""
+    _, models_dir = trained
+    models = models_mod.load(models_dir)
+    rng = np.random.default_rng(2)
+    take = make_take(task=TASK)
+    take.keys = score_keys(TASK, rng)
+    own = score_take(take, models)
+    for hand in ("left", "right"):
+        assert own.hands[hand].passage.as_the_task and own.hands[hand].findings(hand) == []
+        assert own.as_contract()["details"][hand]["passage"]["as_the_task"] is True
+    take.keys = score_keys(1, rng)
+    other = score_take(take, models)
+    passage = other.as_contract()["details"]["right"]["passage"]
+    assert passage["as_the_task"] is False and passage["notes_expected"] == 26
+    assert other.hands["right"].abnormal is not None  # the verdict stays
+    assert (f"right: The right hand's keys follow only {passage['notes_followed']} of the 26 "
+            f"notes task {TASK} gives it: if another passage was played") in describe(other)
+    keys = score_keys(TASK, rng)
+    half = keys[keys[:, 1] < np.median(keys[:, 1])]
+    assert not score_take(replace(take, keys=half), models).hands["right"].passage.as_the_task
+    right_only = keys[keys[:, 0] > PIVOT]
+    alone = score_take(replace(take, keys=right_only), models)
+    assert alone.hands["left"].passage is None and alone.hands["right"].passage.as_the_task
+    assert "passage" not in alone.as_contract()["details"]["left"]

@@ -178,15 +178,19 @@ def test_a_take_tracked_noisier_than_healthy_hands_asks_to_be_recorded_again(
                     content_type="multipart/form-data")
     conn = db.connect(client.data_dir / db.DB_FILE)
     checked = json.loads(conn.execute("SELECT quality_json FROM take").fetchone()[0])
-    assert "tracking" not in checked  # the checks right after a take do not know the model
+    assert "found_when_scored" not in checked  # the checks after a take know no model
     assert worker.process_all(conn, client.data_dir, models) == 1
     page = client.get("/sessions/1").get_data(as_text=True)
     assert "The last take needs attention" in page
     assert "right hand&#39;s tracking was noisier than in the healthy takes" in page
     assert "Record this task again" in page
     quality = json.loads(conn.execute("SELECT quality_json FROM take").fetchone()[0])
-    assert not quality["ok"] and len(quality["tracking"]) == 2
-    assert quality["problems"] == checked["problems"] + quality["tracking"]
+    found = quality["found_when_scored"]
+    assert not quality["ok"] and len(found) == 4
+    # the fake cohort's keys are not task 4's passage: said too, for each hand
+    assert sum("tracking was noisier" in f for f in found) == 2
+    assert sum("keys follow only 0 of the 26 notes task 4 gives it" in f for f in found) == 2
+    assert quality["problems"] == checked["problems"] + quality["found_when_scored"]
     conn.execute("UPDATE take SET status = 'recorded'")
     assert worker.process_all(conn, client.data_dir, models) == 1
     again = json.loads(conn.execute("SELECT quality_json FROM take").fetchone()[0])
@@ -217,4 +221,5 @@ def test_checks_stored_while_a_take_is_scored_are_kept(tmp_path, monkeypatch):
     assert worker.process_one(conn, tmp_path, models_mod.load()) == take_id
     row = conn.execute("SELECT status, quality_json FROM take").fetchone()
     assert row["status"] == "scored"
-    assert json.loads(row["quality_json"]) == {"ok": False, "problems": [problem]}
+    stored = json.loads(row["quality_json"])
+    assert stored["problems"] == [problem, *stored["found_when_scored"]] and not stored["ok"]

@@ -40,8 +40,7 @@ def describe(score: TakeScore) -> str:
             f"most unusual: {ex.worst_finger} ({ex.finger_ratio[ex.worst_finger]:.1f}x healthy)"
             f"{moment}"
         )
-        if result.tracking and result.tracking.above_limit:
-            lines.append(f"  {hand}: {result.tracking.sentence(hand)}")
+        lines += [f"  {hand}: {finding}" for finding in result.findings(hand)]
     for hand, keys in score.key_timing.items():
         if isinstance(keys, KeyTimingScore):
             lines.append(f"  {hand} key timing: latest finger {keys.finger}, z {keys.score:.2f} / "

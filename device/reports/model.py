@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from device.screening.findings import hand_findings
+from device.screening.passage import PassageCheck
 from device.screening.tracking_norm import TrackingCheck
 
 NOT_FOR_CLINICAL_USE = "Models trained on synthetic data: not for clinical use"
@@ -92,6 +94,10 @@ class HandView:
     explanation: dict[str, Any] | None
     window_s: tuple[float, float] | None = None  # the playing the hand was judged on
     tracking: TrackingCheck | None = None  # the hand's tracking noise, where the card has a norm
+    passage: PassageCheck | None = None  # how much of the task's passage the keys follow
+
+    def findings(self) -> list[str]:
+        return hand_findings(self.hand, self.tracking, self.passage)
 
     @property
     def worst_finger(self) -> str | None:
@@ -123,13 +129,18 @@ def hand_views(score: dict[str, Any] | None) -> dict[str, HandView | None]:
         # each hand's own window since kinematics/2, the take's before
         window = detail.get("window_s", details.get("window_s"))
         noise = detail.get("tracking_noise")
+        passage = detail.get("passage")
         out[hand] = HandView(hand=hand, error=error, threshold=threshold,
                              abnormal=bool(verdict["abnormal"]),
                              severity=float(detail.get("severity", error / threshold)),
                              explanation=detail.get("explanation"),
                              window_s=(float(window[0]), float(window[1])) if window else None,
                              tracking=TrackingCheck(float(noise["value"]), float(noise["limit"]))
-                             if noise else None)
+                             if noise else None,
+                             passage=PassageCheck(int(score["task"]),
+                                                  int(passage["notes_followed"]),
+                                                  int(passage["notes_expected"]))
+                             if passage else None)
     return out
 
 

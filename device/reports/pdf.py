@@ -151,8 +151,8 @@ def _takes(doc: ReportDocument, report: SessionReport) -> None:
             doc.paragraph(f"{hand.capitalize()} hand: {verdict}; severity {view.severity:.2f} "
                           f"(error {view.error:.4g}, threshold {view.threshold:.4g}).",
                           "B" if view.abnormal else "")
-            if view.tracking and view.tracking.above_limit:
-                doc.paragraph(view.tracking.sentence(hand), "B")
+            for finding in view.findings():
+                doc.paragraph(finding, "B")
             if keys:
                 doc.paragraph(keys[0], "B" if keys[1] else "")
             y = doc.get_y()

@@ -164,13 +164,15 @@ def finger_lateness(notes: AlignedNotes) -> np.ndarray:
     return out
 
 
-def hand_lateness(keys: np.ndarray, task: Task, hand: str, pivot: float) -> np.ndarray:
-    """(5,) finger lateness of one hand of a take, or KeyTimingUnavailableError."""
+def hand_lateness(keys: np.ndarray, task: Task, hand: str, pivot: float,
+                  notes: AlignedNotes | None = None) -> np.ndarray:
+    """(5,) finger lateness of one hand of a take, or KeyTimingUnavailableError. ``notes``:
+    the hand's keys already aligned to the score (``align``), if they are."""
     if keys.shape[0] == 0:
         raise KeyTimingUnavailableError("no key data in the take")
     if hand_keys(keys, hand, pivot).shape[0] == 0:
         raise KeyTimingUnavailableError("no keys on this hand's side of the keyboard")
-    notes = align(keys, task, hand, pivot)
+    notes = notes if notes is not None else align(keys, task, hand, pivot)
     if notes.followed < MIN_FOLLOWED:
         raise KeyTimingUnavailableError(
             f"the keys follow only {len(notes.onset)} of the {notes.expected} notes task "
@@ -237,9 +239,9 @@ class KeyTimingScore:
                 "finger": self.finger, "finger_z": self.finger_z}
 
 
-def judge(keys: np.ndarray, task: Task, hand: str, pivot: float, norm: KeyTimingNorm
-          ) -> KeyTimingScore:
-    z = norm.z(hand_lateness(keys, task, hand, pivot))
+def judge(keys: np.ndarray, task: Task, hand: str, pivot: float, norm: KeyTimingNorm,
+          notes: AlignedNotes | None = None) -> KeyTimingScore:
+    z = norm.z(hand_lateness(keys, task, hand, pivot, notes))
     score, digit = worst_finger(z)
     return KeyTimingScore(
         score=score, threshold=norm.threshold, finger=FINGER_NAMES[digit],

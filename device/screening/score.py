@@ -10,16 +10,21 @@ import numpy as np
 
 from device.kinematics.errors import TakeUnusableError
 from device.kinematics.prepare import DEFAULT_SETTINGS, Settings, prepare
+from device.kinematics.trim import hand_keys
 from device.protocol import load as load_protocol
 from device.screening.explain import Explanation, explain
+from device.screening.findings import hand_findings
 from device.screening.key_timing import (
     METHOD,
+    AlignedNotes,
     KeyTimingNorm,
     KeyTimingScore,
     KeyTimingUnavailableError,
+    align,
     judge,
 )
 from device.screening.models import ModelSet
+from device.screening.passage import PassageCheck
 from device.screening.statistic import hand_score
 from device.screening.tracking_norm import TrackingCheck
 from device.screening.trim_search import judge_hand
@@ -39,9 +44,13 @@ class HandScore:
     end_moved_s: float | None = None  # how far the trim search moved its end; None: no search
     tracking: TrackingCheck | None = None  # the hand's tracking noise against the healthy's
     other_hand_frames: int = 0  # frames left out: they held the other hand (a label swap)
+    passage: PassageCheck | None = None  # how much of the task's passage the keys follow
 
     def as_contract(self) -> dict[str, Any]:
         return {"error": self.error, "threshold": self.threshold, "abnormal": self.abnormal}
+
+    def findings(self, hand: str) -> list[str]:
+        return hand_findings(hand, self.tracking, self.passage)
 
 
 @dataclass
@@ -89,7 +98,8 @@ class TakeScore:
                    **({"window_end_moved_s": round(h.end_moved_s, 4)}
                       if h.end_moved_s is not None else {}),
                    **({"tracking_noise": h.tracking.as_dict()} if h.tracking else {}),
-                   **({"other_hand_frames": h.other_hand_frames} if h.other_hand_frames else {})}
+                   **({"other_hand_frames": h.other_hand_frames} if h.other_hand_frames else {}),
+                   **({"passage": h.passage.as_dict()} if h.passage else {})}
             for name, h in self.hands.items() if h is not None
         }
         if self.window_s:
@@ -102,14 +112,27 @@ class TakeScore:
         return out
 
 
-def judge_key_timing(take: Take, norm: KeyTimingNorm) -> dict[str, KeyTimingScore | str]:
-    """Each hand's key timing, or why it cannot be judged; independent of the video."""
+def aligned_hands(take: Take) -> dict[str, AlignedNotes]:
+    """Each hand's keys matched to its task's score; a hand without keys on its side of the
+    keyboard (or a take without key data) is left out."""
+    protocol = load_protocol()
+    task, pivot = protocol.task(take.task), protocol.mirror_pivot / 2
+    return {hand: align(take.keys, task, hand, pivot) for hand in HANDS
+            if hand_keys(take.keys, hand, pivot).shape[0]}
+
+
+def judge_key_timing(take: Take, norm: KeyTimingNorm,
+                     aligned: dict[str, AlignedNotes] | None = None
+                     ) -> dict[str, KeyTimingScore | str]:
+    """Each hand's key timing, or why it cannot be judged; independent of the video.
+    ``aligned``: the hands' keys already matched to the score (``aligned_hands``)."""
     protocol = load_protocol()
     task = protocol.task(take.task)
     out: dict[str, KeyTimingScore | str] = {}
     for hand in HANDS:
         try:
-            out[hand] = judge(take.keys, task, hand, protocol.mirror_pivot / 2, norm)
+            out[hand] = judge(take.keys, task, hand, protocol.mirror_pivot / 2, norm,
+                              (aligned or {}).get(hand))
         except KeyTimingUnavailableError as exc:
             out[hand] = str(exc)
     return out
@@ -127,8 +150,9 @@ def score_take(take: Take, models: ModelSet, file: str | Path = "",
             result.reasons[hand] = (f"no model for task {take.task} in {models.root} "
                                     f"(models for tasks {have})")
         return result
+    aligned = aligned_hands(take)
     if model.key_timing is not None:
-        result.key_timing = judge_key_timing(take, model.key_timing)
+        result.key_timing = judge_key_timing(take, model.key_timing, aligned)
     as_trained = replace(settings, representation=model.preprocessing)
     try:
         prepared = prepare(take, as_trained)
@@ -165,5 +189,6 @@ def score_take(take: Take, models: ModelSet, file: str | Path = "",
             tracking=(TrackingCheck(hand.tracking_noise, model.tracking_norm.limit)
                       if model.tracking_norm and hand.tracking_noise is not None else None),
             other_hand_frames=hand.n_other_hand,
+            passage=PassageCheck.of(take.task, aligned[name]) if name in aligned else None,
         )
     return result

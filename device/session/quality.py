@@ -67,20 +67,22 @@ def check_take(take: Take, task: Task, keys_expected: bool = True) -> QualityChe
     return QualityCheck(ok=not problems, problems=problems)
 
 
-def with_tracking(stored: str, score: TakeScore) -> str:
-    """The take's stored checks (``quality_json``) with what scoring found about its
-    tracking: a hand tracked more noisily than the healthy hands the model learnt from is a
-    reason to record the task again. A take scored again gets the new finding in place of
-    the old; with nothing found then or now, the checks are returned as they were."""
+def with_findings(stored: str, score: TakeScore) -> str:
+    """The take's stored checks (``quality_json``) with what scoring found that bears on its
+    verdicts (device/screening/findings.py: a hand tracked more noisily than the model's
+    healthy hands, keys that do not follow the task's passage): reasons to record the task
+    again. A take scored again gets the new findings in place of the old; with nothing found
+    then or now, the checks are returned as they were."""
     try:
         quality = json.loads(stored or "{}")
     except json.JSONDecodeError:
         quality = None
     quality = quality if isinstance(quality, dict) else {}
-    before = quality.get("tracking", [])
-    found = [hand.tracking.sentence(name) for name, hand in score.hands.items()
-             if hand is not None and hand.tracking is not None and hand.tracking.above_limit]
+    before = quality.get("found_when_scored", [])
+    found = [finding for name, hand in score.hands.items() if hand is not None
+             for finding in hand.findings(name)]
     if not found and not before:
         return stored
     problems = [p for p in quality.get("problems", []) if p not in before] + found
-    return json.dumps({**quality, "ok": not problems, "problems": problems, "tracking": found})
+    return json.dumps({**quality, "ok": not problems, "problems": problems,
+                       "found_when_scored": found})

@@ -23,7 +23,7 @@ from device.kinematics.prepare import DEFAULT_SETTINGS, Settings
 from device.screening.models import ModelSet
 from device.screening.score import score_take
 from device.session.analysis import DEFAULT_ANALYSIS, AnalysisSettings, analyse_one
-from device.session.quality import with_tracking
+from device.session.quality import with_findings
 from device.store import db, raw_recordings
 from device.store.transactions import transaction
 
@@ -65,7 +65,7 @@ def process_one(conn: sqlite3.Connection, data_dir: Path, models: ModelSet,
         if score is not None:  # the checks as stored now, not as when the take was picked up
             stored = conn.execute("SELECT quality_json FROM take WHERE id = ?",
                                   (row["id"],)).fetchone()[0]
-            if (merged := with_tracking(stored, score)) != stored:
+            if (merged := with_findings(stored, score)) != stored:
                 conn.execute("UPDATE take SET quality_json = ? WHERE id = ?",
                              (merged, row["id"]))
         conn.execute("DELETE FROM result WHERE take_id = ?", (row["id"],))

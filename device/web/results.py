@@ -59,8 +59,7 @@ def hand_panels(report: SessionReport) -> list[dict[str, Any]]:
                 continue
             entry["hands"].append({
                 "hand": hand, "view": view, "key_timing": keys,
-                "tracking": view.tracking.sentence(hand)
-                if view.tracking and view.tracking.above_limit else "",
+                "findings": view.findings(),
                 "score_svg": charts.score_chart(view.error, norm, f"{hand} hand against "
                                                 "healthy hands") if norm else "",
                 "map_svg": charts.explanation_map(view.explanation, view.window_s,
