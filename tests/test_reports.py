@@ -334,3 +334,28 @@ def test_the_report_reads_a_hands_tracking_as_the_box_judged_it(report):
         score["details"][hand]["tracking_noise"] = json.loads(json.dumps(check.as_dict()))
         assert hand_views(score)[hand].tracking.above_limit == check.above_limit
     assert hand_views(score)["right"].tracking.above_limit
+
+
+def test_a_hand_whose_keys_do_not_follow_the_task_is_said_so_on_the_page_in_the_pdf_and_csv(
+        report, tmp_path):
+    from device.web.results import hand_panels
+
+    first = next(t for t in report.takes if t.score and t.score["hands"]["right"])
+    score = copy.deepcopy(first.score)
+    score["details"]["right"]["passage"] = {
+        "notes_followed": 9, "notes_expected": 26, "as_the_task": False}
+    score["details"]["left"]["passage"] = {
+        "notes_followed": 26, "notes_expected": 26, "as_the_task": True}
+    elsewhere = replace(report, takes=[replace(first, score=score)])
+    hands = {h["hand"]: h for h in hand_panels(elsewhere)[0]["hands"]}
+    said = (f"The right hand's keys follow only 9 of the 26 notes task {first.task} gives it")
+    assert len(hands["right"]["findings"]) == 1 and hands["right"]["findings"][0].startswith(said)
+    assert hands["left"]["findings"] == []
+    text = " ".join(p.extract_text() for p in PdfReader(
+        pdf.write_pdf(elsewhere, tmp_path / "elsewhere.pdf")).pages).replace("\n", " ")
+    assert said in text and "left hand's keys" not in text
+    rows = list(csv.DictReader(io.StringIO(export.results_csv(elsewhere))))
+    assert [(r["hand"], r["notes_followed"], r["notes_expected"], r["plays_the_task"])
+            for r in rows] == [("left", "26", "26", "true"), ("right", "9", "26", "false")]
+    assert all(r["plays_the_task"] == "" for r in csv.DictReader(
+        io.StringIO(export.results_csv(report))))  # results from before the check

@@ -25,7 +25,8 @@ CSV_COLUMNS = ("take_id", "task", "dynamics", "tempo_mode", "hand", "error", "th
                "abnormal", "severity", "worst_finger", "worst_moment_start_s",
                "worst_moment_end_s", "reason", "key_timing_score", "key_timing_threshold",
                "key_timing_abnormal", "key_timing_finger", "key_timing_reason",
-               "tracking_noise", "tracking_noise_limit")
+               "tracking_noise", "tracking_noise_limit", "notes_followed", "notes_expected",
+               "plays_the_task")
 TAKES_DIR = "takes"
 MAX_MEMBER_BYTES = 1 << 30  # a take of ten minutes at 60 fps is ~20 MB; refuse ZIP bombs
 
@@ -67,7 +68,11 @@ def _csv_rows(take: TakeResult) -> list[dict[str, Any]]:
                      "worst_moment_end_s": f"{window[1]:.3f}" if window else "",
                      **({"tracking_noise": f"{view.tracking.noise:.5f}",
                          "tracking_noise_limit": f"{view.tracking.limit:.5f}"}
-                        if view.tracking else {})})
+                        if view.tracking else {}),
+                     **({"notes_followed": view.passage.followed,
+                         "notes_expected": view.passage.expected,
+                         "plays_the_task": str(view.passage.as_the_task).lower()}
+                        if view.passage else {})})
     return rows
 
 
