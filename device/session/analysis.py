@@ -9,7 +9,6 @@ landmarks exist, and are stored with the take. Progress goes to the row at most 
 
 from __future__ import annotations
 
-import json
 import logging
 import sqlite3
 import time
@@ -20,7 +19,7 @@ import numpy as np
 
 from device import protocol
 from device.hardware.keys import OVERFLOW_ADVICE, NoKeys
-from device.session.quality import check_take
+from device.session.quality import QualityCheck, check_take
 from device.store import raw_recordings
 from device.store.recordings import store_take
 from device.vision.analyze import DEFAULT_VARIANT, AnalyzeError, analyze_video
@@ -81,10 +80,10 @@ def analyse_one(conn: sqlite3.Connection, data_dir: Path,
     quality = check_take(take, protocol.load().task(row["task"]),
                          keys_expected=row["keys_source"] != NoKeys.name)
     problems = ([OVERFLOW_ADVICE] if row["keys_overflowed"] else []) + quality.problems
-    quality_json = json.dumps({"ok": not problems, "problems": problems})
+    store_checks = QualityCheck(ok=not problems, problems=problems).stored_with_take()
 
     def register(conn: sqlite3.Connection, take_id: int) -> None:
-        conn.execute("UPDATE take SET quality_json = ? WHERE id = ?", (quality_json, take_id))
+        store_checks(conn, take_id)
         raw_recordings.mark_done(conn, raw_id, take_id)
 
     store_take(conn, data_dir, int(row["session_id"]), take, then=register)
