@@ -1,6 +1,11 @@
 import pytest
 
-from model_export.screening.metrics import TakeRecord, roc_auc, summarise
+from model_export.screening.metrics import (
+    TakeRecord,
+    participant_interval,
+    roc_auc,
+    summarise,
+)
 
 
 def rec(group, ratio_left, ratio_right, severity=0.0, affected="none"):
@@ -31,3 +36,48 @@ def test_auc_known_values():
     assert roc_auc([4, 5], [1, 2, 3]) == 0.0
     assert roc_auc([1, 2], [1, 2]) == 0.5
     assert roc_auc([], [1]) is None
+
+
+def takes_of(outcomes: dict[str, list[bool]]) -> list[TakeRecord]:
+    """Dystonic takes, per participant the verdicts (True: found abnormal)."""
+    return [TakeRecord("f", 4, pid, "dystonic", 0.5, "right",
+                       {"left": 0.5, "right": 2.0 if found else 0.5})
+            for pid, verdicts in outcomes.items() for found in verdicts]
+
+
+def test_the_interval_is_wilsons_when_every_participant_gives_one_take():
+    records = takes_of({f"P{i}": [i < 8] for i in range(10)})
+    low, high = participant_interval(records, lambda r: bool(r.abnormal))
+    assert (low, high) == pytest.approx((0.4902, 0.9433), abs=1e-4)  # Wilson, 8 of 10
+
+
+def test_takes_that_go_together_count_as_fewer_trials():
+    """Four patients, four takes each: when each patient's takes agree the 16 takes carry
+    what 4 trials carry; when they vary as much within a patient as between patients, all
+    16 count."""
+    found = lambda r: bool(r.abnormal)  # noqa: E731
+    clustered = participant_interval(takes_of(
+        {"A": [True] * 4, "B": [True] * 4, "C": [False] * 4, "D": [False] * 4}), found)
+    mixed = participant_interval(takes_of({p: [True, True, False, False] for p in "ABCD"}),
+                                 found)
+    four = participant_interval(takes_of({"A": [True], "B": [True], "C": [False],
+                                          "D": [False]}), found)
+    sixteen = participant_interval(takes_of({str(i): [i < 8] for i in range(16)}), found)
+    assert clustered == pytest.approx(four)
+    assert mixed == pytest.approx(sixteen)
+    assert clustered[1] - clustered[0] > 1.5 * (mixed[1] - mixed[0])
+    # every take found: the patients are counted, and the interval still reaches below 100 %
+    all_found = participant_interval(takes_of({p: [True] * 4 for p in "ABCD"}), found)
+    assert all_found == pytest.approx([4 / (4 + 1.959964 ** 2), 1.0], abs=1e-6)
+    assert participant_interval([], found) is None
+
+
+def test_the_summary_gives_both_intervals_around_its_shares():
+    records = [
+        *takes_of({"A": [True, True], "B": [True, False]}),
+        TakeRecord("f", 4, "H1", "healthy", 0.0, "none", {"left": 0.5, "right": 0.5}),
+        TakeRecord("f", 4, "H2", "healthy", 0.0, "none", {"left": 1.5, "right": 0.5})]
+    s = summarise(records)
+    for key in ("sensitivity", "specificity"):
+        low, high = s[f"{key}_interval"]
+        assert low <= s[key] <= high

@@ -226,6 +226,14 @@ def test_evaluate_json_table(trained):
     assert task["n_healthy_takes"] == 2 * held_out
     for key in ("sensitivity", "specificity", "auc", "threshold", "by_severity"):
         assert key in task
+    for key in ("sensitivity", "specificity"):  # 95 % over participants
+        low, high = task[f"{key}_interval"]
+        assert 0.0 <= low <= task[key] <= high <= 1.0 and high - low > 0.05
+    from model_export.screening.evaluate import table
+
+    row = next(line for line in table(data).splitlines() if line.startswith(f"| {TASK} |"))
+    low, high = (round(100 * v) for v in task["sensitivity_interval"])
+    assert row.split(" | ")[1] == f"{100 * task['sensitivity']:.0f} % ({low}-{high})"
     assert 0.0 <= task["int8_vs_float"]["decision_agreement"] <= 1.0
     assert task["int8_vs_float"]["takes"] == task["n_healthy_takes"] + task["n_dystonic_takes"]
     assert 0.0 <= task["int8_vs_float"]["take_decision_agreement"] <= 1.0

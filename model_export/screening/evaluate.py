@@ -200,6 +200,13 @@ def _pct(value: float | None) -> str:
     return "–" if value is None else f"{100 * value:.0f} %"
 
 
+def _with_interval(value: float | None, interval: list[float] | None) -> str:
+    """"77 % (62-88)": the share and its 95 % interval over participants (metrics.py)."""
+    if value is None or not interval:
+        return _pct(value)
+    return f"{100 * value:.0f} % ({100 * interval[0]:.0f}-{100 * interval[1]:.0f})"
+
+
 def _severity_text(summary: dict[str, Any]) -> str:
     """"mild / moderate / marked" sensitivity; "–" for a summary without them (an evaluation
     written before key timing had them)."""
@@ -215,6 +222,8 @@ def table(result: dict[str, Any]) -> str:
              f"cohort {result['cohort']} ({result['held_out']})"
              + (f"; every take preprocessed as {result['preprocessed_as']}, not as the models "
                 "were trained" if "preprocessed_as" in result else "") + ".", "",
+             "Sensitivity and specificity per take, with their 95 % interval over participants "
+             "(a participant's takes count together).", "",
              "| task | sensitivity | specificity | specificity per hand | affected-hand "
              "sensitivity | patients' other hand passes | ROC AUC | threshold | healthy takes | "
              "dystonic takes | mild / moderate / marked sensitivity | int8 = float |",
@@ -226,7 +235,8 @@ def table(result: dict[str, Any]) -> str:
                       f"{_pct(agree['decision_agreement'])} of hands "
                       f"(r = {agree['error_correlation']:.3f})" if agree else "–")
         auc = "–" if s["auc"] is None else f"{s['auc']:.2f}"
-        lines.append(f"| {task} | {_pct(s['sensitivity'])} | {_pct(s['specificity'])} | "
+        lines.append(f"| {task} | {_with_interval(s['sensitivity'], s.get('sensitivity_interval'))}"
+                     f" | {_with_interval(s['specificity'], s.get('specificity_interval'))} | "
                      f"{_pct(s['specificity_hands'])} | {_pct(s['sensitivity_affected_hand'])} | "
                      f"{_pct(s['specificity_unaffected_hand'])} | {auc} | "
                      f"{s['threshold']:.3g} | {s['n_healthy_takes']} | {s['n_dystonic_takes']} | "

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.stats import mannwhitneyu
+from scipy.stats import mannwhitneyu, norm
 
 SEVERITY_BINS = (("mild", 0.0, 1 / 3), ("moderate", 1 / 3, 2 / 3), ("marked", 2 / 3, 1.01))
+CONFIDENCE = 0.95
 
 
 def _largest(per_hand: dict[str, float | None]) -> float | None:
@@ -56,6 +58,38 @@ def share(flags: list[bool]) -> float | None:
     return float(np.mean(flags)) if flags else None
 
 
+def participant_interval(records: list[TakeRecord], flag: Callable[[TakeRecord], bool]
+                         ) -> list[float] | None:
+    """The CONFIDENCE interval of the share of ``records`` that ``flag`` marks, [low, high].
+
+    A participant's takes of a task are alike (one hand, one habit, one severity), so they
+    are not independent trials: sixteen patients with four takes each are not 64 patients.
+    The interval is Wilson's score interval on the effective number of takes, the takes'
+    count divided by their design effect, which the spread of the participants' own shares
+    gives (the ratio estimator's variance over participants). It counts as many trials as
+    there are participants at least, and as takes at most; when every take agrees, the
+    spread says nothing about clustering and the participants are counted.
+    """
+    by_person: dict[str, list[bool]] = defaultdict(list)
+    for record in records:
+        by_person[record.participant].append(bool(flag(record)))
+    if not by_person:
+        return None
+    hits = np.array([sum(v) for v in by_person.values()], dtype=float)
+    takes = np.array([len(v) for v in by_person.values()], dtype=float)
+    people, total = len(takes), float(takes.sum())
+    p = float(hits.sum() / total)
+    n_eff = float(people)
+    if 0.0 < p < 1.0 and people > 1:
+        variance = people / (people - 1) * float(np.sum((hits - p * takes) ** 2)) / total ** 2
+        n_eff = float(np.clip(p * (1 - p) / variance, people, total)) if variance > 0 \
+            else total
+    z = float(norm.ppf(0.5 + CONFIDENCE / 2))
+    centre = (p + z * z / (2 * n_eff)) / (1 + z * z / n_eff)
+    half = z / (1 + z * z / n_eff) * np.sqrt(p * (1 - p) / n_eff + z * z / (4 * n_eff ** 2))
+    return [float(max(centre - half, 0.0)), float(min(centre + half, 1.0))]
+
+
 def roc_auc(healthy: list[float], dystonic: list[float]) -> float | None:
     """Probability that a dystonic take scores above a healthy one (Mann-Whitney U / n1 n2)."""
     if not healthy or not dystonic:
@@ -73,6 +107,8 @@ def summarise(records: list[TakeRecord]) -> dict:
         "n_unscored_takes": sum(r.score is None for r in records),
         "specificity": share([not r.abnormal for r in healthy]),
         "sensitivity": share([bool(r.abnormal) for r in dystonic]),
+        "specificity_interval": participant_interval(healthy, lambda r: not r.abnormal),
+        "sensitivity_interval": participant_interval(dystonic, lambda r: bool(r.abnormal)),
         "auc": roc_auc([r.score for r in healthy], [r.score for r in dystonic]),
     }
     # The paper's unit may be one hand's performance (its input is one hand): per hand too.
