@@ -2,6 +2,7 @@ import pytest
 
 from model_export.screening.metrics import (
     TakeRecord,
+    detection_severity,
     participant_interval,
     roc_auc,
     summarise,
@@ -81,3 +82,24 @@ def test_the_summary_gives_both_intervals_around_its_shares():
     for key in ("sensitivity", "specificity"):
         low, high = s[f"{key}_interval"]
         assert low <= s[key] <= high
+
+
+def test_the_severity_from_which_takes_are_found_comes_from_a_logistic_fit():
+    import numpy as np
+
+    rng = np.random.default_rng(5)
+    severity = rng.uniform(0.05, 1.0, 4000)
+    # found with probability 1 / (1 + exp(-(s - 0.4) / 0.05)): half at 0.4, 90 % at 0.51
+    found = rng.random(4000) < 1 / (1 + np.exp(-(severity - 0.4) / 0.05))
+    records = [TakeRecord("f", 4, f"P{i}", "dystonic", float(s), "right",
+                          {"right": 2.0 if f else 0.5}) for i, (s, f) in enumerate(
+                              zip(severity, found, strict=True))]
+    at = detection_severity(records, lambda r: bool(r.abnormal))
+    assert at["50"] == pytest.approx(0.4, abs=0.01)
+    assert at["90"] == pytest.approx(0.4 + 0.05 * np.log(9), abs=0.015)
+    # nothing to fit, or found less often the more severe: no figure
+    every = [TakeRecord("f", 4, "P", "dystonic", s, "right", {"right": 2.0}) for s in (0.1, 0.9)]
+    assert detection_severity(every, lambda r: bool(r.abnormal)) == {"50": None, "90": None}
+    backwards = [TakeRecord("f", 4, "P", "dystonic", s, "right", {"right": 2.0 if s < 0.5 else 0.5})
+                 for s in np.linspace(0.05, 1.0, 40)]
+    assert detection_severity(backwards, lambda r: bool(r.abnormal)) == {"50": None, "90": None}

@@ -224,7 +224,8 @@ def test_evaluate_json_table(trained):
     card = json.loads((out / "model_card.json").read_text())
     held_out = len(card["tasks"][str(TASK)]["validation_participants"])
     assert task["n_healthy_takes"] == 2 * held_out
-    for key in ("sensitivity", "specificity", "auc", "threshold", "by_severity"):
+    for key in ("sensitivity", "specificity", "auc", "threshold", "by_severity",
+                "severity_found"):
         assert key in task
     for key in ("sensitivity", "specificity"):  # 95 % over participants
         low, high = task[f"{key}_interval"]

@@ -207,6 +207,15 @@ def _with_interval(value: float | None, interval: list[float] | None) -> str:
     return f"{100 * value:.0f} % ({100 * interval[0]:.0f}-{100 * interval[1]:.0f})"
 
 
+def _found_text(summary: dict[str, Any]) -> str:
+    """"0.21 / 0.48": the severities from which half and nine in ten of the takes are found
+    (metrics.detection_severity); "–" where there is none."""
+    found = summary.get("severity_found")
+    if not found:
+        return "–"
+    return " / ".join("–" if found.get(k) is None else f"{found[k]:.2f}" for k in ("50", "90"))
+
+
 def _severity_text(summary: dict[str, Any]) -> str:
     """"mild / moderate / marked" sensitivity; "–" for a summary without them (an evaluation
     written before key timing had them)."""
@@ -226,8 +235,9 @@ def table(result: dict[str, Any]) -> str:
              "(a participant's takes count together).", "",
              "| task | sensitivity | specificity | specificity per hand | affected-hand "
              "sensitivity | patients' other hand passes | ROC AUC | threshold | healthy takes | "
-             "dystonic takes | mild / moderate / marked sensitivity | int8 = float |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "dystonic takes | mild / moderate / marked sensitivity | severity from which 50 / "
+             "90 % of takes are found | int8 = float |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for task, s in result["tasks"].items():
         sev = _severity_text(s)
         agree = s.get("int8_vs_float")
@@ -240,7 +250,7 @@ def table(result: dict[str, Any]) -> str:
                      f"{_pct(s['specificity_hands'])} | {_pct(s['sensitivity_affected_hand'])} | "
                      f"{_pct(s['specificity_unaffected_hand'])} | {auc} | "
                      f"{s['threshold']:.3g} | {s['n_healthy_takes']} | {s['n_dystonic_takes']} | "
-                     f"{sev} | {agree_text} |")
+                     f"{sev} | {_found_text(s)} | {agree_text} |")
     lines += ["", "Key timing, the second measure (device/screening/key_timing.py), on the same "
               "takes; \"either\": abnormal by the autoencoder or by the key timing.", "",
               "| task | sensitivity | specificity | ROC AUC | mild / moderate / marked "

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.optimize import minimize
 from scipy.stats import mannwhitneyu, norm
 
 SEVERITY_BINS = (("mild", 0.0, 1 / 3), ("moderate", 1 / 3, 2 / 3), ("marked", 2 / 3, 1.01))
@@ -121,6 +122,7 @@ def summarise(records: list[TakeRecord]) -> dict:
              if hand != r.affected_hand and v is not None]
     out["specificity_unaffected_hand"] = share([v <= 1.0 for v in other])
     out["by_severity"] = by_severity(dystonic, lambda r: bool(r.abnormal))
+    out["severity_found"] = detection_severity(dystonic, lambda r: bool(r.abnormal))
     out["key_timing"] = _key_timing_summary(records)
     return out
 
@@ -131,6 +133,32 @@ def by_severity(dystonic: list[TakeRecord], found: Callable[[TakeRecord], bool])
     for name, low, high in SEVERITY_BINS:
         chosen = [r for r in dystonic if low <= r.severity < high]
         out[name] = {"n": len(chosen), "sensitivity": share([found(r) for r in chosen])}
+    return out
+
+
+def detection_severity(dystonic: list[TakeRecord], found: Callable[[TakeRecord], bool],
+                       levels: tuple[float, ...] = (0.5, 0.9)) -> dict[str, float | None]:
+    """The severity from which ``found`` flags each share in ``levels`` of the takes, from a
+    logistic fit of found against severity: where a measure stands, in one number, whatever
+    mix of severities a cohort happens to draw. None where the fit does not rise with
+    severity, or the level lies outside the cohort's severities."""
+    x = np.array([r.severity for r in dystonic], dtype=float)
+    y = np.array([bool(found(r)) for r in dystonic], dtype=float)
+    out: dict[str, float | None] = {f"{round(100 * level)}": None for level in levels}
+    if len(x) < 2 or y.min() == y.max() or x.min() == x.max():
+        return out
+
+    def loss(params: np.ndarray) -> float:
+        z = params[0] + params[1] * x
+        return float(np.sum(np.logaddexp(0.0, z) - y * z))
+
+    a, b = minimize(loss, np.zeros(2), method="BFGS").x
+    if not b > 0:
+        return out
+    for level in levels:
+        at = (np.log(level / (1 - level)) - a) / b
+        if x.min() <= at <= x.max():
+            out[f"{round(100 * level)}"] = float(at)
     return out
 
 
