@@ -227,6 +227,7 @@ def test_evaluate_json_table(trained):
     for key in ("sensitivity", "specificity", "auc", "threshold", "by_severity",
                 "severity_found"):
         assert key in task
+    assert set(task["key_timing"]["severity_found"]) == {"50", "90"}
     for key in ("sensitivity", "specificity"):  # 95 % over participants
         low, high = task[f"{key}_interval"]
         assert 0.0 <= low <= task[key] <= high <= 1.0 and high - low > 0.05

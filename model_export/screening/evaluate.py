@@ -254,17 +254,17 @@ def table(result: dict[str, Any]) -> str:
     lines += ["", "Key timing, the second measure (device/screening/key_timing.py), on the same "
               "takes; \"either\": abnormal by the autoencoder or by the key timing.", "",
               "| task | sensitivity | specificity | ROC AUC | mild / moderate / marked "
-              "sensitivity | either: sensitivity | either: specificity | healthy / dystonic "
-              "takes with key data |",
-              "|---|---|---|---|---|---|---|---|"]
+              "sensitivity | severity from which 50 / 90 % of takes are found | either: "
+              "sensitivity | either: specificity | healthy / dystonic takes with key data |",
+              "|---|---|---|---|---|---|---|---|---|"]
     for task, s in result["tasks"].items():
         k = s.get("key_timing") or {}
         if not k.get("n_healthy_takes") and not k.get("n_dystonic_takes"):
-            lines.append(f"| {task} | not normed or no key data | | | | | | |")
+            lines.append(f"| {task} | not normed or no key data | | | | | | | |")
             continue
         auc = "–" if k["auc"] is None else f"{k['auc']:.2f}"
         lines.append(f"| {task} | {_pct(k['sensitivity'])} | {_pct(k['specificity'])} | {auc} | "
-                     f"{_severity_text(k)} | {_pct(k['either_sensitivity'])} | "
+                     f"{_severity_text(k)} | {_found_text(k)} | {_pct(k['either_sensitivity'])} | "
                      f"{_pct(k['either_specificity'])} | "
                      f"{k['n_healthy_takes']} / {k['n_dystonic_takes']} |")
     return "\n".join(lines)

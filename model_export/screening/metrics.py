@@ -176,6 +176,7 @@ def _key_timing_summary(records: list[TakeRecord]) -> dict:
         "either_specificity": share([not r.either_abnormal for r in either_h]),
         "either_sensitivity": share([bool(r.either_abnormal) for r in either_d]),
         "by_severity": by_severity(dystonic, lambda r: r.key_score > 0.0),
+        "severity_found": detection_severity(dystonic, lambda r: r.key_score > 0.0),
     }
 
 
