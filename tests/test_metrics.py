@@ -2,6 +2,7 @@ import pytest
 
 from model_export.screening.metrics import (
     TakeRecord,
+    auc_interval,
     detection_severity,
     participant_interval,
     roc_auc,
@@ -103,3 +104,31 @@ def test_the_severity_from_which_takes_are_found_comes_from_a_logistic_fit():
     backwards = [TakeRecord("f", 4, "P", "dystonic", s, "right", {"right": 2.0 if s < 0.5 else 0.5})
                  for s in np.linspace(0.05, 1.0, 40)]
     assert detection_severity(backwards, lambda r: bool(r.abnormal)) == {"50": None, "90": None}
+
+
+def test_the_auc_interval_draws_participants_with_all_their_takes():
+    import numpy as np
+
+    rng = np.random.default_rng(8)
+
+    def group(name, n_people, takes, shift, spread_between):
+        out = []
+        for i in range(n_people):
+            own = rng.normal(shift, spread_between)  # a participant's own level
+            out += [TakeRecord("f", 4, f"{name}{i}", name, 0.5, "right",
+                               {"right": float(np.exp(own + rng.normal(0, 0.1)))})
+                    for _ in range(takes)]
+        return out
+
+    healthy, dystonic = group("healthy", 16, 4, 0.0, 0.5), group("dystonic", 16, 4, 0.6, 0.5)
+    low, high = auc_interval(healthy, dystonic)
+    point = roc_auc([r.score for r in healthy], [r.score for r in dystonic])
+    assert low < point < high
+    assert auc_interval(healthy, dystonic) == [low, high]  # a fixed seed
+    # as many takes from four times as many people, one take each: a narrower interval
+    h1, d1 = group("healthy", 64, 1, 0.0, 0.5), group("dystonic", 64, 1, 0.6, 0.5)
+    low1, high1 = auc_interval(h1, d1)
+    assert high1 - low1 < 0.75 * (high - low)
+    assert auc_interval(healthy[:4], dystonic) is None  # one healthy participant
+    summary = summarise(healthy + dystonic)
+    assert summary["auc_interval"] == [low, high]

@@ -224,6 +224,10 @@ def test_evaluate_json_table(trained):
     card = json.loads((out / "model_card.json").read_text())
     held_out = len(card["tasks"][str(TASK)]["validation_participants"])
     assert task["n_healthy_takes"] == 2 * held_out
+    # the AUC's interval draws participants: none from a single healthy participant
+    assert (task["auc_interval"] is None) == (held_out < 2)
+    if held_out >= 2:
+        assert task["auc_interval"][0] <= task["auc"] <= task["auc_interval"][1]
     for key in ("sensitivity", "specificity", "auc", "threshold", "by_severity",
                 "severity_found"):
         assert key in task

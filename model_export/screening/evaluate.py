@@ -207,6 +207,14 @@ def _with_interval(value: float | None, interval: list[float] | None) -> str:
     return f"{100 * value:.0f} % ({100 * interval[0]:.0f}-{100 * interval[1]:.0f})"
 
 
+def _auc_text(summary: dict[str, Any]) -> str:
+    """"0.87 (0.82-0.92)": the ROC AUC and its 95 % interval over participants."""
+    auc, interval = summary.get("auc"), summary.get("auc_interval")
+    if auc is None:
+        return "–"
+    return f"{auc:.2f}" + (f" ({interval[0]:.2f}-{interval[1]:.2f})" if interval else "")
+
+
 def _found_text(summary: dict[str, Any]) -> str:
     """"0.21 / 0.48": the severities from which half and nine in ten of the takes are found
     (metrics.detection_severity); "–" where there is none."""
@@ -231,8 +239,8 @@ def table(result: dict[str, Any]) -> str:
              f"cohort {result['cohort']} ({result['held_out']})"
              + (f"; every take preprocessed as {result['preprocessed_as']}, not as the models "
                 "were trained" if "preprocessed_as" in result else "") + ".", "",
-             "Sensitivity and specificity per take, with their 95 % interval over participants "
-             "(a participant's takes count together).", "",
+             "Sensitivity, specificity and ROC AUC per take, with their 95 % interval over "
+             "participants (a participant's takes count together).", "",
              "| task | sensitivity | specificity | specificity per hand | affected-hand "
              "sensitivity | patients' other hand passes | ROC AUC | threshold | healthy takes | "
              "dystonic takes | mild / moderate / marked sensitivity | severity from which 50 / "
@@ -244,7 +252,7 @@ def table(result: dict[str, Any]) -> str:
         agree_text = (f"{_pct(agree['take_decision_agreement'])} of takes, "
                       f"{_pct(agree['decision_agreement'])} of hands "
                       f"(r = {agree['error_correlation']:.3f})" if agree else "–")
-        auc = "–" if s["auc"] is None else f"{s['auc']:.2f}"
+        auc = _auc_text(s)
         lines.append(f"| {task} | {_with_interval(s['sensitivity'], s.get('sensitivity_interval'))}"
                      f" | {_with_interval(s['specificity'], s.get('specificity_interval'))} | "
                      f"{_pct(s['specificity_hands'])} | {_pct(s['sensitivity_affected_hand'])} | "
@@ -262,7 +270,7 @@ def table(result: dict[str, Any]) -> str:
         if not k.get("n_healthy_takes") and not k.get("n_dystonic_takes"):
             lines.append(f"| {task} | not normed or no key data | | | | | | | |")
             continue
-        auc = "–" if k["auc"] is None else f"{k['auc']:.2f}"
+        auc = _auc_text(k)
         lines.append(f"| {task} | {_pct(k['sensitivity'])} | {_pct(k['specificity'])} | {auc} | "
                      f"{_severity_text(k)} | {_found_text(k)} | {_pct(k['either_sensitivity'])} | "
                      f"{_pct(k['either_specificity'])} | "

@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.optimize import minimize
-from scipy.stats import mannwhitneyu, norm
+from scipy.stats import norm, rankdata
 
 SEVERITY_BINS = (("mild", 0.0, 1 / 3), ("moderate", 1 / 3, 2 / 3), ("marked", 2 / 3, 1.01))
 CONFIDENCE = 0.95
+BOOTSTRAP_DRAWS = 1000
 
 
 def _largest(per_hand: dict[str, float | None]) -> float | None:
@@ -95,8 +96,41 @@ def roc_auc(healthy: list[float], dystonic: list[float]) -> float | None:
     """Probability that a dystonic take scores above a healthy one (Mann-Whitney U / n1 n2)."""
     if not healthy or not dystonic:
         return None
-    u = mannwhitneyu(dystonic, healthy, alternative="two-sided").statistic
-    return float(u / (len(healthy) * len(dystonic)))
+    return _ranks_auc(np.asarray(healthy, dtype=float), np.asarray(dystonic, dtype=float))
+
+
+def _ranks_auc(healthy: np.ndarray, dystonic: np.ndarray) -> float:
+    """Mann-Whitney AUC with ties counted half, from the ranks of both groups together."""
+    ranks = rankdata(np.concatenate([healthy, dystonic]))
+    n_h, n_d = len(healthy), len(dystonic)
+    return float((ranks[n_h:].sum() - n_d * (n_d + 1) / 2) / (n_h * n_d))
+
+
+def auc_interval(healthy: list[TakeRecord], dystonic: list[TakeRecord],
+                 value: Callable[[TakeRecord], float | None] = lambda r: r.score,
+                 draws: int = BOOTSTRAP_DRAWS, seed: int = 0) -> list[float] | None:
+    """The CONFIDENCE interval of the ROC AUC of ``value`` over participants: both groups'
+    participants are drawn again with replacement, each with all of their takes (a
+    participant's takes go together, as in participant_interval), and the percentiles of the
+    draws' AUCs are kept. The seed is fixed, so the same takes give the same interval."""
+    def by_person(records: list[TakeRecord]) -> list[np.ndarray]:
+        scores: dict[str, list[float]] = defaultdict(list)
+        for record in records:
+            if (v := value(record)) is not None:
+                scores[record.participant].append(v)
+        return [np.array(v) for v in scores.values()]
+
+    h_people, d_people = by_person(healthy), by_person(dystonic)
+    if len(h_people) < 2 or len(d_people) < 2:
+        return None
+    rng = np.random.default_rng(seed)
+    aucs = [_ranks_auc(
+        np.concatenate([h_people[i] for i in rng.integers(0, len(h_people), len(h_people))]),
+        np.concatenate([d_people[i] for i in rng.integers(0, len(d_people), len(d_people))]))
+        for _ in range(draws)]
+    tail = 100 * (1 - CONFIDENCE) / 2
+    low, high = np.percentile(aucs, [tail, 100 - tail])
+    return [float(low), float(high)]
 
 
 def summarise(records: list[TakeRecord]) -> dict:
@@ -111,6 +145,7 @@ def summarise(records: list[TakeRecord]) -> dict:
         "specificity_interval": participant_interval(healthy, lambda r: not r.abnormal),
         "sensitivity_interval": participant_interval(dystonic, lambda r: bool(r.abnormal)),
         "auc": roc_auc([r.score for r in healthy], [r.score for r in dystonic]),
+        "auc_interval": auc_interval(healthy, dystonic),
     }
     # The paper's unit may be one hand's performance (its input is one hand): per hand too.
     healthy_hands = [v for r in healthy for v in r.ratio.values() if v is not None]
@@ -173,6 +208,7 @@ def _key_timing_summary(records: list[TakeRecord]) -> dict:
         "specificity": share([r.key_score <= 0.0 for r in healthy]),
         "sensitivity": share([r.key_score > 0.0 for r in dystonic]),
         "auc": roc_auc([r.key_score for r in healthy], [r.key_score for r in dystonic]),
+        "auc_interval": auc_interval(healthy, dystonic, lambda r: r.key_score),
         "either_specificity": share([not r.either_abnormal for r in either_h]),
         "either_sensitivity": share([bool(r.either_abnormal) for r in either_d]),
         "by_severity": by_severity(dystonic, lambda r: r.key_score > 0.0),
