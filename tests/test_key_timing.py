@@ -381,3 +381,29 @@ def test_keys_that_do_not_play_the_tasks_passage_are_said_so(trained):
     alone = score_take(replace(take, keys=right_only), models)
     assert alone.hands["left"].passage is None and alone.hands["right"].passage.as_the_task
     assert "passage" not in alone.as_contract()["details"]["left"]
+
+
+def test_a_take_without_key_data_is_said_to_be_judged_from_the_hands_movement(trained):
+    """No key sensor: the playing is found from the hands' movement, which the models did not
+    learn. Each hand keeps its verdict, and the details, the text output and the findings say
+    how it was judged; the take's checks do not ask for it to be recorded again (where a
+    key sensor is configured the checks already ask for its keys)."""
+    from device.screening.findings import motion_trim_sentence
+    from device.session.quality import with_findings
+
+    _, models_dir = trained
+    models = models_mod.load(models_dir)
+    take = make_take(task=TASK)
+    take.keys = score_keys(TASK, np.random.default_rng(3))
+    keyed = score_take(take, models)
+    bare = score_take(replace(take, keys=np.zeros((0, 4))), models)
+    for hand in ("left", "right"):
+        assert keyed.as_contract()["details"][hand]["trimmed_by"] == "keys"
+        assert motion_trim_sentence(hand) not in keyed.hands[hand].findings(hand)
+        assert bare.as_contract()["details"][hand]["trimmed_by"] == "motion"
+        assert bare.hands[hand].findings(hand) == [motion_trim_sentence(hand)]
+        assert bare.hands[hand].abnormal is not None  # the verdict stays
+    assert ("right: The right hand's playing was found from the hands' movement alone"
+            in describe(bare))
+    stored = json.dumps({"ok": True, "problems": []})
+    assert with_findings(stored, bare) == stored

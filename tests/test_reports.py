@@ -359,3 +359,24 @@ def test_a_hand_whose_keys_do_not_follow_the_task_is_said_so_on_the_page_in_the_
             for r in rows] == [("left", "26", "26", "true"), ("right", "9", "26", "false")]
     assert all(r["plays_the_task"] == "" for r in csv.DictReader(
         io.StringIO(export.results_csv(report))))  # results from before the check
+
+
+def test_a_take_without_key_data_is_said_to_be_judged_from_the_hands_movement(report, tmp_path):
+    from device.screening.findings import motion_trim_sentence
+    from device.web.results import hand_panels
+
+    first = next(t for t in report.takes if t.score and t.score["hands"]["right"])
+    score = copy.deepcopy(first.score)
+    for hand in ("left", "right"):
+        score["details"][hand]["trimmed_by"] = "motion"
+    bare = replace(report, takes=[replace(first, score=score)])
+    hands = {h["hand"]: h for h in hand_panels(bare)[0]["hands"]}
+    assert hands["right"]["findings"] == [motion_trim_sentence("right")]
+    text = " ".join(p.extract_text() for p in PdfReader(
+        pdf.write_pdf(bare, tmp_path / "bare.pdf")).pages).replace("\n", " ")
+    assert "The right hand's playing was found from the hands' movement alone" in text
+    rows = list(csv.DictReader(io.StringIO(export.results_csv(bare))))
+    assert [r["trimmed_by"] for r in rows] == ["motion", "motion"]
+    # scores from before the field were trimmed by the keys (or said nothing)
+    assert all(r["trimmed_by"] in ("keys", "") for r in csv.DictReader(
+        io.StringIO(export.results_csv(report))))

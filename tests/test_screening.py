@@ -275,6 +275,10 @@ def test_setups_score_the_cohort_through_other_cameras_and_trackers(trained, tmp
     for same_tracker in ("as generated", "4:3 image (sides cut off)", "depth x 2",
                          "key releases reported 50 ms early"):
         assert rows[same_tracker]["tracking_noisy_share"] == 0.0
+    # without key data every hand is still scored (trimmed by its movement), none by key timing
+    bare = rows["no key data (trimmed by the hands' movement)"]
+    assert bare["n_unscored_takes"] == 0 and bare["n_healthy_takes"] == reference["n_healthy_takes"]
+    assert bare["key_timing"]["n_healthy_takes"] == bare["key_timing"]["n_dystonic_takes"] == 0
     # key timing reads onsets only: a sensor that times releases otherwise changes nothing
     def key_timing_alone(row):
         return {k: v for k, v in row["key_timing"].items() if not k.startswith("either")}

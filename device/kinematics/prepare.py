@@ -23,6 +23,8 @@ from device.kinematics.other_hand import other_hand_frames
 from device.kinematics.resample import lowpass_resample, resample
 from device.kinematics.tracking_noise import tracking_noise
 from device.kinematics.trim import (
+    TRIMMED_BY_KEYS,
+    TRIMMED_BY_MOTION,
     hand_keys,
     key_window,
     motion_window,
@@ -65,7 +67,7 @@ class PreparedHand:
 @dataclass
 class PreparedTake:
     window: tuple[float, float]  # seconds, on the take's clock: both hands' playing
-    trimmed_by: str  # "keys" or "motion"
+    trimmed_by: str  # TRIMMED_BY_KEYS or TRIMMED_BY_MOTION
     hands: dict[str, PreparedHand]
 
 
@@ -110,12 +112,12 @@ def windows(take: Take, settings: Settings) -> tuple[dict[str, tuple[float, floa
     window = key_window(take.keys)
     if window is None:
         pixels = np.stack([to_pixels(take.hand(h), take.image_size) for h in HANDS], axis=1)
-        return dict.fromkeys(HANDS, motion_window(take.t, pixels)), "motion"
+        return dict.fromkeys(HANDS, motion_window(take.t, pixels)), TRIMMED_BY_MOTION
     if settings.representation in (BOTH_HANDS_TRIM, PAPER_PREPROCESSING):
-        return dict.fromkeys(HANDS, window), "keys"
+        return dict.fromkeys(HANDS, window), TRIMMED_BY_KEYS
     pivot = load_protocol().mirror_pivot / 2
     return {name: key_window(hand_keys(take.keys, name, pivot)) or window
-            for name in HANDS}, "keys"
+            for name in HANDS}, TRIMMED_BY_KEYS
 
 
 def prepare_hand(take: Take, name: str, window: tuple[float, float], settings: Settings

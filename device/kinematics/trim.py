@@ -13,6 +13,8 @@ FINGERTIPS = (4, 8, 12, 16, 20)
 # share of the take's 95th-percentile fingertip speed.
 MOTION_THRESHOLD = 0.25
 MOTION_SMOOTH_S = 0.1
+# what a take's playing was found from
+TRIMMED_BY_KEYS, TRIMMED_BY_MOTION = "keys", "motion"
 
 
 def key_window(keys: np.ndarray) -> tuple[float, float] | None:

@@ -26,7 +26,7 @@ CSV_COLUMNS = ("take_id", "task", "dynamics", "tempo_mode", "hand", "error", "th
                "worst_moment_end_s", "reason", "key_timing_score", "key_timing_threshold",
                "key_timing_abnormal", "key_timing_finger", "key_timing_reason",
                "tracking_noise", "tracking_noise_limit", "notes_followed", "notes_expected",
-               "plays_the_task")
+               "plays_the_task", "trimmed_by")
 TAKES_DIR = "takes"
 MAX_MEMBER_BYTES = 1 << 30  # a take of ten minutes at 60 fps is ~20 MB; refuse ZIP bombs
 
@@ -64,6 +64,7 @@ def _csv_rows(take: TakeResult) -> list[dict[str, Any]]:
         rows.append({**base, "hand": hand, **keys, "error": f"{view.error:.6g}",
                      "threshold": f"{view.threshold:.6g}", "abnormal": str(view.abnormal).lower(),
                      "severity": f"{view.severity:.4f}", "worst_finger": view.worst_finger or "",
+                     "trimmed_by": view.trimmed_by,
                      "worst_moment_start_s": f"{window[0]:.3f}" if window else "",
                      "worst_moment_end_s": f"{window[1]:.3f}" if window else "",
                      **({"tracking_noise": f"{view.tracking.noise:.5f}",

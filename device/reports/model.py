@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from device.kinematics.trim import TRIMMED_BY_KEYS
 from device.screening.findings import hand_findings
 from device.screening.passage import PassageCheck
 from device.screening.tracking_norm import TrackingCheck
@@ -95,9 +96,10 @@ class HandView:
     window_s: tuple[float, float] | None = None  # the playing the hand was judged on
     tracking: TrackingCheck | None = None  # the hand's tracking noise, where the card has a norm
     passage: PassageCheck | None = None  # how much of the task's passage the keys follow
+    trimmed_by: str = TRIMMED_BY_KEYS  # how the playing was found (scores before: the keys)
 
     def findings(self) -> list[str]:
-        return hand_findings(self.hand, self.tracking, self.passage)
+        return hand_findings(self.hand, self.tracking, self.passage, self.trimmed_by)
 
     @property
     def worst_finger(self) -> str | None:
@@ -140,7 +142,8 @@ def hand_views(score: dict[str, Any] | None) -> dict[str, HandView | None]:
                              passage=PassageCheck(int(score["task"]),
                                                   int(passage["notes_followed"]),
                                                   int(passage["notes_expected"]))
-                             if passage else None)
+                             if passage else None,
+                             trimmed_by=str(detail.get("trimmed_by", TRIMMED_BY_KEYS)))
     return out
 
 

@@ -4,13 +4,29 @@ take's checks on the session page."""
 
 from __future__ import annotations
 
+from device.kinematics.trim import TRIMMED_BY_KEYS, TRIMMED_BY_MOTION
 from device.screening.passage import PassageCheck
 from device.screening.tracking_norm import TrackingCheck
 
 
+def motion_trim_sentence(hand: str) -> str:
+    """Without key data the playing is found from the hands' movement, which on some tasks
+    starts and ends up to a second away from the first keystroke and the last release; the
+    models learnt passages timed by the keys. Judged so, a third to all of the fresh
+    synthetic cohort's healthy takes came out abnormal, depending on the task
+    (docs/evaluation-default-models.md, set-up "no key data")."""
+    return (f"The {hand} hand's playing was found from the hands' movement alone: the take has "
+            "no key data, and the models learnt passages timed by the keys. Judged this way, a "
+            "third to all of the healthy synthetic takes came out abnormal, depending on the "
+            "task, so this verdict may not apply. Record the task with a key sensor connected.")
+
+
 def hand_findings(hand: str, tracking: TrackingCheck | None,
-                  passage: PassageCheck | None) -> list[str]:
+                  passage: PassageCheck | None, trimmed_by: str = TRIMMED_BY_KEYS
+                  ) -> list[str]:
     found = []
+    if trimmed_by == TRIMMED_BY_MOTION:
+        found.append(motion_trim_sentence(hand))
     if passage is not None and not passage.as_the_task:
         found.append(passage.sentence(hand))
     if tracking is not None and tracking.above_limit:

@@ -10,7 +10,7 @@ import numpy as np
 
 from device.kinematics.errors import TakeUnusableError
 from device.kinematics.prepare import DEFAULT_SETTINGS, Settings, prepare
-from device.kinematics.trim import hand_keys
+from device.kinematics.trim import TRIMMED_BY_KEYS, hand_keys
 from device.protocol import load as load_protocol
 from device.screening.explain import Explanation, explain
 from device.screening.findings import hand_findings
@@ -45,12 +45,13 @@ class HandScore:
     tracking: TrackingCheck | None = None  # the hand's tracking noise against the healthy's
     other_hand_frames: int = 0  # frames left out: they held the other hand (a label swap)
     passage: PassageCheck | None = None  # how much of the task's passage the keys follow
+    trimmed_by: str = TRIMMED_BY_KEYS  # or TRIMMED_BY_MOTION: the take had no key data
 
     def as_contract(self) -> dict[str, Any]:
         return {"error": self.error, "threshold": self.threshold, "abnormal": self.abnormal}
 
     def findings(self, hand: str) -> list[str]:
-        return hand_findings(hand, self.tracking, self.passage)
+        return hand_findings(hand, self.tracking, self.passage, self.trimmed_by)
 
 
 @dataclass
@@ -99,7 +100,8 @@ class TakeScore:
                       if h.end_moved_s is not None else {}),
                    **({"tracking_noise": h.tracking.as_dict()} if h.tracking else {}),
                    **({"other_hand_frames": h.other_hand_frames} if h.other_hand_frames else {}),
-                   **({"passage": h.passage.as_dict()} if h.passage else {})}
+                   **({"passage": h.passage.as_dict()} if h.passage else {}),
+                   "trimmed_by": h.trimmed_by}
             for name, h in self.hands.items() if h is not None
         }
         if self.window_s:
@@ -190,5 +192,6 @@ def score_take(take: Take, models: ModelSet, file: str | Path = "",
                       if model.tracking_norm and hand.tracking_noise is not None else None),
             other_hand_frames=hand.n_other_hand,
             passage=PassageCheck.of(take.task, aligned[name]) if name in aligned else None,
+            trimmed_by=prepared.trimmed_by,
         )
     return result

@@ -24,6 +24,7 @@ import numpy as np
 
 from device.kinematics.errors import HandUnusableError
 from device.kinematics.prepare import PreparedTake, Settings, prepare_hand
+from device.kinematics.trim import TRIMMED_BY_KEYS
 from device.takefile import Take
 
 END_SHIFTS_S = (-0.075, -0.05, -0.025, 0.025, 0.05, 0.075)
@@ -78,6 +79,6 @@ def judge_hand(take: Take, name: str, prepared: PreparedTake, settings: Settings
     hand = prepared.hands[name]
     if hand.data is None:
         raise ValueError(f"{name} hand was not prepared: {hand.reason}")
-    if search is None or prepared.trimmed_by != "keys" or hand.window is None:
+    if search is None or prepared.trimmed_by != TRIMMED_BY_KEYS or hand.window is None:
         return Judged(float(judge(hand.data[None])[0]), hand.data, hand.window, None)
     return best_window(take, name, hand.data, hand.window, settings, search, judge)

@@ -12,6 +12,7 @@ import numpy as np
 from device.kinematics.gaps import missing_frames
 from device.kinematics.trim import key_window, trim_mask
 from device.protocol import Task
+from device.screening.findings import hand_findings
 from device.screening.score import TakeScore
 from device.takefile import HANDS, Take
 
@@ -71,8 +72,11 @@ def with_findings(stored: str, score: TakeScore) -> str:
     """The take's stored checks (``quality_json``) with what scoring found that bears on its
     verdicts (device/screening/findings.py: a hand tracked more noisily than the model's
     healthy hands, keys that do not follow the task's passage): reasons to record the task
-    again. A take scored again gets the new findings in place of the old; with nothing found
-    then or now, the checks are returned as they were."""
+    again. Playing found from the hands' movement (no key data) is not among them: where a
+    key sensor is configured check_take already asks for the keys, and where none is,
+    recording again cannot help (the results say it). A take scored again gets the new
+    findings in place of the old; with nothing found then or now, the checks are returned as
+    they were."""
     try:
         quality = json.loads(stored or "{}")
     except json.JSONDecodeError:
@@ -80,7 +84,7 @@ def with_findings(stored: str, score: TakeScore) -> str:
     quality = quality if isinstance(quality, dict) else {}
     before = quality.get("found_when_scored", [])
     found = [finding for name, hand in score.hands.items() if hand is not None
-             for finding in hand.findings(name)]
+             for finding in hand_findings(name, hand.tracking, hand.passage)]
     if not found and not before:
         return stored
     problems = [p for p in quality.get("problems", []) if p not in before] + found

@@ -134,6 +134,12 @@ def filed_under_the_next_task(take: Take) -> Take:
     return replace(take, task=take.task % len(load_protocol().tasks) + 1)
 
 
+def without_keys(take: Take) -> Take:
+    """No key sensor (a configuration the box supports): the playing is found from the
+    hands' movement alone (device/kinematics/trim.py, motion_window)."""
+    return replace(take, keys=np.zeros((0, 4)))
+
+
 def other_landmark_placement(sd: float) -> Callable[[Take], Take]:
     """Another tracker's landmark placement: every bone drawn longer or shorter by its own
     factor (SD ``sd``), the same factors for every take."""
@@ -224,6 +230,7 @@ SETUPS = (
     SetUp("hands' labels swapped for 3 frames", labels_swapped(3)),
     SetUp("filed under the next task", filed_under_the_next_task),
     SetUp("other landmark placement (bones 5 %)", other_landmark_placement(0.05)),
+    SetUp("no key data (trimmed by the hands' movement)", without_keys),
     SetUp("key onsets + 5 ms jitter", key_jitter(0.005)),
     SetUp("a missed and a wrong note per hand", slips),
     SetUp("key releases reported 50 ms early", keys_timed_otherwise(0.0, -0.05)),
