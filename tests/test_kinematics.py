@@ -526,6 +526,51 @@ def test_trim_search_keeps_the_lowest_score_and_leaves_out_ends_the_video_lacks(
                                                   DEFAULT_SETTINGS)[0])
 
 
+def test_without_key_data_a_hand_is_judged_at_its_best_start_and_end_around_its_movement():
+    """A take without keys is trimmed by the hands' movement. With a search in the card each
+    hand is judged over that window with its start moved later and its end earlier by each
+    pair of shifts, none shorter than MIN_MOTION_WINDOW_S: the lowest score wins with its
+    window and data. Without a search, as prepared."""
+    from device.kinematics.prepare import DEFAULT_SETTINGS, prepare_hand
+    from device.screening.trim_search import (
+        MIN_MOTION_WINDOW_S,
+        MOTION_END_SHIFTS_S,
+        MOTION_START_SHIFTS_S,
+        TrimSearch,
+        judge_hand,
+    )
+
+    take = make_take(n_frames=600, with_keys=False)
+    prepared = prepare(take)
+    assert prepared.trimmed_by == "motion"
+    start, end = prepared.hands["right"].window
+    wanted = (start + 0.5, end - 0.3)
+    batches = []
+
+    def judge(batch):  # lowest for the window the hand was meant to be judged on
+        batches.append(batch)
+        target = prepare_hand(take, "right", wanted, DEFAULT_SETTINGS)[0]
+        return np.array([float(np.abs(x - target).max()) for x in batch])
+
+    best = judge_hand(take, "right", prepared, DEFAULT_SETTINGS, TrimSearch(), judge)
+    assert best.score == 0.0 and (best.start_moved_s, best.end_moved_s) == (0.5, -0.3)
+    assert best.window == pytest.approx(wanted)
+    def held(a, b):  # a window the video holds (prepare_hand would refuse it otherwise)
+        try:
+            prepare_hand(take, "right", (start + a, end + b), DEFAULT_SETTINGS)
+        except HandUnusableError:
+            return False
+        return True
+
+    pairs = [(a, b) for a in MOTION_START_SHIFTS_S for b in MOTION_END_SHIFTS_S
+             if end + b - start - a >= MIN_MOTION_WINDOW_S and held(a, b)]
+    assert len(MOTION_START_SHIFTS_S) * len(MOTION_END_SHIFTS_S) == 169
+    assert len(batches) == 1 and len(batches[0]) == len(pairs) > 150
+    assert np.array_equal(batches[0][0], prepared.hands["right"].data)  # as prepared first
+    plain = judge_hand(take, "right", prepared, DEFAULT_SETTINGS, None, judge)
+    assert plain.start_moved_s is None and plain.window == (start, end)
+
+
 def palm_track(n: int = 300, fps: float = 60.0, seed: int = 0) -> np.ndarray:
     """(n, 21, 3) normalised landmarks of a hand carried across the image, turned, tilted
     and brought nearer the camera (an affine map per frame), its fingers curling on their

@@ -10,15 +10,15 @@ from device.screening.tracking_norm import TrackingCheck
 
 
 def motion_trim_sentence(hand: str) -> str:
-    """Without key data the playing is found from the hands' movement, which on some tasks
-    starts and ends up to a second away from the first keystroke and the last release; the
-    models learnt passages timed by the keys. Judged so, a third to all of the fresh
-    synthetic cohort's healthy takes came out abnormal, depending on the task
+    """Without key data the playing is found from the hands' movement, and each hand is judged
+    at its best window around it (device/screening/trim_search.py); the models and their
+    thresholds learnt passages timed by the keys. Judged so, 10-30 % of the fresh synthetic
+    cohort's healthy takes came out abnormal depending on the task, against 3-16 % with keys
     (docs/evaluation-default-models.md, set-up "no key data")."""
     return (f"The {hand} hand's playing was found from the hands' movement alone: the take has "
-            "no key data, and the models learnt passages timed by the keys. Judged this way, a "
-            "third to all of the healthy synthetic takes came out abnormal, depending on the "
-            "task, so this verdict may not apply. Record the task with a key sensor connected.")
+            "no key data. Judged this way, 10-30 % of healthy synthetic takes came out "
+            "abnormal depending on the task, against 3-16 % with key data, so read this verdict "
+            "with care. A key sensor makes it more reliable.")
 
 
 def hand_findings(hand: str, tracking: TrackingCheck | None,

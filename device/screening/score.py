@@ -42,6 +42,7 @@ class HandScore:
     explanation: Explanation
     window_s: tuple[float, float] | None = None  # the playing this hand was judged on
     end_moved_s: float | None = None  # how far the trim search moved its end; None: no search
+    start_moved_s: float | None = None  # without key data: how far it moved its start
     tracking: TrackingCheck | None = None  # the hand's tracking noise against the healthy's
     other_hand_frames: int = 0  # frames left out: they held the other hand (a label swap)
     passage: PassageCheck | None = None  # how much of the task's passage the keys follow
@@ -98,6 +99,8 @@ class TakeScore:
                    **({"window_s": list(h.window_s)} if h.window_s else {}),
                    **({"window_end_moved_s": round(h.end_moved_s, 4)}
                       if h.end_moved_s is not None else {}),
+                   **({"window_start_moved_s": round(h.start_moved_s, 4)}
+                      if h.start_moved_s is not None else {}),
                    **({"tracking_noise": h.tracking.as_dict()} if h.tracking else {}),
                    **({"other_hand_frames": h.other_hand_frames} if h.other_hand_frames else {}),
                    **({"passage": h.passage.as_dict()} if h.passage else {}),
@@ -188,6 +191,7 @@ def score_take(take: Take, models: ModelSet, file: str | Path = "",
             explanation=explain(data, reconstruction, model.finger_error_mean),
             window_s=window,
             end_moved_s=moved,
+            start_moved_s=judged.start_moved_s,
             tracking=(TrackingCheck(hand.tracking_noise, model.tracking_norm.limit)
                       if model.tracking_norm and hand.tracking_noise is not None else None),
             other_hand_frames=hand.n_other_hand,

@@ -24,10 +24,19 @@ import numpy as np
 
 from device.kinematics.errors import HandUnusableError
 from device.kinematics.prepare import PreparedTake, Settings, prepare_hand
-from device.kinematics.trim import TRIMMED_BY_KEYS
+from device.kinematics.trim import TRIMMED_BY_MOTION
 from device.takefile import Take
 
 END_SHIFTS_S = (-0.075, -0.05, -0.025, 0.025, 0.05, 0.075)
+# Without key data the playing is found from the hands' movement (device/kinematics/trim.py),
+# which on some tasks starts up to a second before the first keystroke and ends up to a
+# second after the last release (task 7: a median 0.83 s early and 0.68 s late); judged over
+# that window, healthy hands score far above the threshold. So such a hand is also judged with
+# its window's start moved later and its end earlier by each of these (every pair, 169
+# windows, none shorter than MIN_MOTION_WINDOW_S), and the lowest score is kept.
+MOTION_START_SHIFTS_S = tuple(round(0.1 * k, 1) for k in range(-2, 11))  # -0.2 .. +1.0 s
+MOTION_END_SHIFTS_S = tuple(-shift for shift in MOTION_START_SHIFTS_S)  # +0.2 .. -1.0 s
+MIN_MOTION_WINDOW_S = 1.0
 # A batch of prepared hands (K, 128, 21, 3) in, their scores (K,) out.
 Judge = Callable[[np.ndarray], np.ndarray]
 
@@ -51,6 +60,7 @@ class Judged:
     data: np.ndarray  # the hand over the window that gave the score
     window: tuple[float, float] | None  # that window, within the video's frames
     end_moved_s: float | None  # how far its end was moved from the last release; None: no search
+    start_moved_s: float | None = None  # without key data: how far its start was moved
 
 
 def best_window(take: Take, name: str, data: np.ndarray, window: tuple[float, float],
@@ -72,13 +82,40 @@ def best_window(take: Take, name: str, data: np.ndarray, window: tuple[float, fl
     return Judged(float(scores[best]), hands[best], seen, shifts[best])
 
 
+def best_motion_window(take: Take, name: str, data: np.ndarray, window: tuple[float, float],
+                       settings: Settings, judge: Judge) -> Judged:
+    """The hand's lowest score over its movement window (``data``, already prepared) with the
+    start moved by each of MOTION_START_SHIFTS_S and the end by each of MOTION_END_SHIFTS_S;
+    a window shorter than MIN_MOTION_WINDOW_S, or one the video does not hold, is left
+    out."""
+    start, end = window
+    moves, hands = [(0.0, 0.0)], [data]
+    for early in MOTION_START_SHIFTS_S:
+        for late in MOTION_END_SHIFTS_S:
+            if (early, late) == (0.0, 0.0) or end + late - start - early < MIN_MOTION_WINDOW_S:
+                continue
+            try:
+                hands.append(prepare_hand(take, name, (start + early, end + late), settings)[0])
+                moves.append((early, late))
+            except HandUnusableError:
+                continue
+    scores = judge(np.stack(hands))
+    best = int(np.argmin(scores))
+    early, late = moves[best]
+    seen = (max(start + early, float(take.t[0])), min(end + late, float(take.t[-1])))
+    return Judged(float(scores[best]), hands[best], seen, late, early)
+
+
 def judge_hand(take: Take, name: str, prepared: PreparedTake, settings: Settings,
                search: TrimSearch | None, judge: Judge) -> Judged:
-    """One prepared hand judged as the box judges it: at its best window end when the model
-    has a search and the take was trimmed by keys; otherwise over its window as prepared."""
+    """One prepared hand judged as the box judges it, when the model has a search: at its
+    best window end when the take was trimmed by keys, at its best window start and end when
+    it was trimmed by the hands' movement; otherwise over its window as prepared."""
     hand = prepared.hands[name]
     if hand.data is None:
         raise ValueError(f"{name} hand was not prepared: {hand.reason}")
-    if search is None or prepared.trimmed_by != TRIMMED_BY_KEYS or hand.window is None:
+    if search is None or hand.window is None:
         return Judged(float(judge(hand.data[None])[0]), hand.data, hand.window, None)
+    if prepared.trimmed_by == TRIMMED_BY_MOTION:
+        return best_motion_window(take, name, hand.data, hand.window, settings, judge)
     return best_window(take, name, hand.data, hand.window, settings, search, judge)
