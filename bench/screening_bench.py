@@ -4,8 +4,9 @@
 
 Prints, from the same run on the same machine and the same prepared hands: milliseconds
 per hand for the int8 TFLite model on LiteRT (one thread) and for the float Keras model
-(the baseline), their ratio, milliseconds per take for the whole scoring path (read,
-prepare, two hands, explanation), and the peak resident memory of a `dystonia-box score`
+(the baseline; when MODELDIR has it), their ratio, milliseconds per take for the whole
+scoring path (read, prepare, two hands, explanation), the same takes without key data
+(against the path with keys), and the peak resident memory of a `dystonia-box score`
 process scoring every take given.
 """
 
@@ -16,6 +17,7 @@ import os
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -71,11 +73,18 @@ def main() -> int:
     hands = [h.data for t in takes for h in prepare(t, as_trained).hands.values()
              if h.data is not None]
     entry = models.card["tasks"][str(args.task)]
-    keras_model = tf.keras.models.load_model(args.models / entry["float_file"])
+    float_path = args.models / str(entry.get("float_file", ""))
     runner = models.tasks[args.task].run()
     int8_ms = per_call_ms(runner, hands)
-    float_ms = per_call_ms(lambda h: keras_model(h[None], training=False), hands)
+    float_ms = None
+    if entry.get("float_file") and float_path.exists():
+        keras_model = tf.keras.models.load_model(float_path)
+        float_ms = per_call_ms(lambda h: keras_model(h[None], training=False), hands)
     take_ms = per_call_ms(lambda t: score_take(t, models), takes, repeat=1)
+    # the same takes as a box without a key sensor records them: trimmed by the hands'
+    # movement and searched over 169 windows (device/screening/trim_search.py)
+    bare_ms = per_call_ms(lambda t: score_take(replace(t, keys=np.zeros((0, 4))), models),
+                          takes, repeat=1)
     search = models.tasks[args.task].trim_search
     plain_ms = None
     if search is not None:  # the same models judging each hand over its key window only
@@ -87,8 +96,11 @@ def main() -> int:
 
     print(f"task {args.task}: {len(hands)} hands from {len(takes)} takes, one thread")
     print(f"int8 LiteRT  {int8_ms:8.3f} ms per hand")
-    print(f"float Keras  {float_ms:8.3f} ms per hand (baseline)")
-    print(f"ratio        {float_ms / int8_ms:8.1f}x faster (int8 over float)")
+    if float_ms is None:
+        print(f"float Keras  not in {args.models} (a training output's float/ holds it)")
+    else:
+        print(f"float Keras  {float_ms:8.3f} ms per hand (baseline)")
+        print(f"ratio        {float_ms / int8_ms:8.1f}x faster (int8 over float)")
     print(f"whole scoring path (read, prepare, both hands, explanation"
           f"{', key timing' if key_ms else ''}): {take_ms:.1f} ms/take")
     if key_ms is not None:
@@ -96,6 +108,8 @@ def main() -> int:
     if plain_ms is not None:
         print(f"of which the trim search ({len(search.end_shifts_s)} more window ends per "
               f"hand): {take_ms - plain_ms:.1f} ms/take; without it {plain_ms:.1f} ms/take")
+    print(f"the same takes without key data (trimmed by the hands' movement, best of 169 "
+          f"windows per hand): {bare_ms:.1f} ms/take, {bare_ms / take_ms:.1f}x the path with keys")
     print(f"peak memory of `dystonia-box score` on {len(files)} takes: {peak_kib / 1024:.0f} MiB")
     return 0
 
