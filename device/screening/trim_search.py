@@ -35,7 +35,7 @@ END_SHIFTS_S = (-0.075, -0.05, -0.025, 0.025, 0.05, 0.075)
 # its window's start moved later and its end earlier by each of these (every pair, 169
 # windows, none shorter than MIN_MOTION_WINDOW_S), and the lowest score is kept.
 MOTION_START_SHIFTS_S = tuple(round(0.1 * k, 1) for k in range(-2, 11))  # -0.2 .. +1.0 s
-MOTION_END_SHIFTS_S = tuple(-shift for shift in MOTION_START_SHIFTS_S)  # +0.2 .. -1.0 s
+MOTION_END_SHIFTS_S = tuple(-shift or 0.0 for shift in MOTION_START_SHIFTS_S)  # +0.2 .. -1.0 s
 MIN_MOTION_WINDOW_S = 1.0
 # A batch of prepared hands (K, 128, 21, 3) in, their scores (K,) out.
 Judge = Callable[[np.ndarray], np.ndarray]
