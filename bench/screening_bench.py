@@ -64,6 +64,7 @@ def main() -> int:
     from device.kinematics.prepare import Settings, prepare
     from device.screening import models as models_mod
     from device.screening.score import judge_key_timing, score_take
+    from device.screening.trim_search import MOTION_END_SHIFTS_S, MOTION_START_SHIFTS_S
 
     tf.config.threading.set_intra_op_parallelism_threads(1)
     tf.config.threading.set_inter_op_parallelism_threads(1)
@@ -82,7 +83,7 @@ def main() -> int:
         float_ms = per_call_ms(lambda h: keras_model(h[None], training=False), hands)
     take_ms = per_call_ms(lambda t: score_take(t, models), takes, repeat=1)
     # the same takes as a box without a key sensor records them: trimmed by the hands'
-    # movement and searched over 169 windows (device/screening/trim_search.py)
+    # movement and judged at its best window around it (device/screening/trim_search.py)
     bare_ms = per_call_ms(lambda t: score_take(replace(t, keys=np.zeros((0, 4))), models),
                           takes, repeat=1)
     search = models.tasks[args.task].trim_search
@@ -108,8 +109,10 @@ def main() -> int:
     if plain_ms is not None:
         print(f"of which the trim search ({len(search.end_shifts_s)} more window ends per "
               f"hand): {take_ms - plain_ms:.1f} ms/take; without it {plain_ms:.1f} ms/take")
-    print(f"the same takes without key data (trimmed by the hands' movement, best of 169 "
-          f"windows per hand): {bare_ms:.1f} ms/take, {bare_ms / take_ms:.1f}x the path with keys")
+    windows = len(MOTION_START_SHIFTS_S) * len(MOTION_END_SHIFTS_S)
+    print(f"the same takes without key data (trimmed by the hands' movement, best of up to "
+          f"{windows} windows per hand): {bare_ms:.1f} ms/take, {bare_ms / take_ms:.1f}x the "
+          "path with keys")
     print(f"peak memory of `dystonia-box score` on {len(files)} takes: {peak_kib / 1024:.0f} MiB")
     return 0
 

@@ -63,23 +63,37 @@ class Judged:
     start_moved_s: float | None = None  # without key data: how far its start was moved
 
 
+def _lowest(take: Take, name: str, data: np.ndarray, window: tuple[float, float],
+            moves: list[tuple[float, float]], settings: Settings, judge: Judge
+            ) -> tuple[float, np.ndarray, tuple[float, float], tuple[float, float]]:
+    """The lowest score over ``window`` (``data``, already prepared) and the window with its
+    start and end moved by each (start, end) pair of ``moves``, judged in one batch; a moved
+    window the video does not hold is left out. Returns the score, its hand, its window cut
+    to the frames its samples span, and its move."""
+    start, end = window
+    kept, hands = [(0.0, 0.0)], [data]
+    for early, late in moves:
+        try:
+            hands.append(prepare_hand(take, name, (start + early, end + late), settings)[0])
+            kept.append((early, late))
+        except HandUnusableError:
+            continue
+    scores = judge(np.stack(hands))
+    best = int(np.argmin(scores))
+    early, late = kept[best]
+    seen = (max(start + early, float(take.t[0])), min(end + late, float(take.t[-1])))
+    return float(scores[best]), hands[best], seen, kept[best]
+
+
 def best_window(take: Take, name: str, data: np.ndarray, window: tuple[float, float],
                 settings: Settings, search: TrimSearch, judge: Judge) -> Judged:
     """The hand's lowest score over its key window (``data``, already prepared) and the
     same window with its end moved by each shift; a moved window the video does not hold
     is left out. The window returned is cut to the frames its samples span."""
-    start, end = window
-    shifts, hands = [0.0], [data]
-    for shift in search.end_shifts_s:
-        try:
-            hands.append(prepare_hand(take, name, (start, end + shift), settings)[0])
-            shifts.append(shift)
-        except HandUnusableError:
-            continue
-    scores = judge(np.stack(hands))
-    best = int(np.argmin(scores))
-    seen = (max(start, float(take.t[0])), min(end + shifts[best], float(take.t[-1])))
-    return Judged(float(scores[best]), hands[best], seen, shifts[best])
+    score, hand, seen, (_, late) = _lowest(take, name, data, window,
+                                           [(0.0, shift) for shift in search.end_shifts_s],
+                                           settings, judge)
+    return Judged(score, hand, seen, late)
 
 
 def best_motion_window(take: Take, name: str, data: np.ndarray, window: tuple[float, float],
@@ -89,21 +103,10 @@ def best_motion_window(take: Take, name: str, data: np.ndarray, window: tuple[fl
     a window shorter than MIN_MOTION_WINDOW_S, or one the video does not hold, is left
     out."""
     start, end = window
-    moves, hands = [(0.0, 0.0)], [data]
-    for early in MOTION_START_SHIFTS_S:
-        for late in MOTION_END_SHIFTS_S:
-            if (early, late) == (0.0, 0.0) or end + late - start - early < MIN_MOTION_WINDOW_S:
-                continue
-            try:
-                hands.append(prepare_hand(take, name, (start + early, end + late), settings)[0])
-                moves.append((early, late))
-            except HandUnusableError:
-                continue
-    scores = judge(np.stack(hands))
-    best = int(np.argmin(scores))
-    early, late = moves[best]
-    seen = (max(start + early, float(take.t[0])), min(end + late, float(take.t[-1])))
-    return Judged(float(scores[best]), hands[best], seen, late, early)
+    moves = [(early, late) for early in MOTION_START_SHIFTS_S for late in MOTION_END_SHIFTS_S
+             if (early, late) != (0.0, 0.0) and end + late - start - early >= MIN_MOTION_WINDOW_S]
+    score, hand, seen, (early, late) = _lowest(take, name, data, window, moves, settings, judge)
+    return Judged(score, hand, seen, late, early)
 
 
 def judge_hand(take: Take, name: str, prepared: PreparedTake, settings: Settings,
