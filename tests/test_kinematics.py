@@ -1,3 +1,4 @@
+import contextlib
 from dataclasses import replace
 
 import numpy as np
@@ -528,9 +529,10 @@ def test_trim_search_keeps_the_lowest_score_and_leaves_out_ends_the_video_lacks(
 
 def test_without_key_data_a_hand_is_judged_at_its_best_start_and_end_around_its_movement():
     """A take without keys is trimmed by the hands' movement. With a search in the card each
-    hand is judged over that window with its start moved later and its end earlier by each
-    pair of shifts, none shorter than MIN_MOTION_WINDOW_S: the lowest score wins with its
-    window and data. Without a search, as prepared."""
+    hand is judged over that window with its start moved later and its end earlier, none
+    shorter than MIN_MOTION_WINDOW_S: first every other shift of each (the window as found
+    among them), then the pairs next to the three lowest of those. The lowest score wins with
+    its window and data. Without a search, as prepared."""
     from device.kinematics.prepare import DEFAULT_SETTINGS, prepare_hand
     from device.screening.trim_search import (
         MIN_MOTION_WINDOW_S,
@@ -544,29 +546,30 @@ def test_without_key_data_a_hand_is_judged_at_its_best_start_and_end_around_its_
     prepared = prepare(take)
     assert prepared.trimmed_by == "motion"
     start, end = prepared.hands["right"].window
-    wanted = (start + 0.5, end - 0.3)
+    windows = {}  # every pair the video holds (prepare_hand refuses the others)
+    for a in MOTION_START_SHIFTS_S:
+        for b in MOTION_END_SHIFTS_S:
+            with contextlib.suppress(HandUnusableError):
+                windows[a, b] = prepare_hand(take, "right", (start + a, end + b),
+                                             DEFAULT_SETTINGS)[0]
     batches = []
 
-    def judge(batch):  # lowest for the window the hand was meant to be judged on
+    def judge(batch):  # one valley, at shifts of odd index: found by the fine pass only
         batches.append(batch)
-        target = prepare_hand(take, "right", wanted, DEFAULT_SETTINGS)[0]
-        return np.array([float(np.abs(x - target).max()) for x in batch])
+        moves = [next(m for m, y in windows.items() if np.array_equal(x, y)) for x in batch]
+        return np.array([abs(a - 0.5) + abs(b + 0.3) for a, b in moves])
 
     best = judge_hand(take, "right", prepared, DEFAULT_SETTINGS, TrimSearch(), judge)
-    assert best.score == 0.0 and (best.start_moved_s, best.end_moved_s) == (0.5, -0.3)
-    assert best.window == pytest.approx(wanted)
-    def held(a, b):  # a window the video holds (prepare_hand would refuse it otherwise)
-        try:
-            prepare_hand(take, "right", (start + a, end + b), DEFAULT_SETTINGS)
-        except HandUnusableError:
-            return False
-        return True
-
-    pairs = [(a, b) for a in MOTION_START_SHIFTS_S for b in MOTION_END_SHIFTS_S
-             if end + b - start - a >= MIN_MOTION_WINDOW_S and held(a, b)]
+    assert best.score == pytest.approx(0.0)
+    assert (best.start_moved_s, best.end_moved_s) == (0.5, -0.3)
+    assert best.window == pytest.approx((start + 0.5, end - 0.3))
+    coarse = [(a, b) for a in MOTION_START_SHIFTS_S[::2] for b in MOTION_END_SHIFTS_S[::2]
+              if end + b - start - a >= MIN_MOTION_WINDOW_S and (a, b) in windows]
     assert len(MOTION_START_SHIFTS_S) * len(MOTION_END_SHIFTS_S) == 169
-    assert len(batches) == 1 and len(batches[0]) == len(pairs) > 150
-    assert np.array_equal(batches[0][0], prepared.hands["right"].data)  # as prepared first
+    assert (0.0, 0.0) in coarse and len(coarse) > 40
+    assert len(batches) == 2 and len(batches[0]) == len(coarse)
+    assert any(np.array_equal(x, prepared.hands["right"].data) for x in batches[0])
+    assert 8 <= len(batches[1]) <= 3 * 8  # the neighbours of the three lowest, once each
     plain = judge_hand(take, "right", prepared, DEFAULT_SETTINGS, None, judge)
     assert plain.start_moved_s is None and plain.window == (start, end)
 

@@ -93,6 +93,37 @@ def test_threshold_is_mean_plus_two_sd_of_int8_validation_errors(trained):
     assert entry["validation_error_mean"] == pytest.approx(np.mean(errors), rel=1e-6)
 
 
+def test_a_take_without_key_data_is_judged_against_a_threshold_set_without_keys(trained):
+    """The card's second threshold comes from the same validation hands with their key data
+    left out, each judged as the box judges such a hand (trimmed by its movement, at its best
+    window around it); the box judges a hand without keys against it, and one with keys
+    against the usual threshold."""
+    cohort, out = trained
+    entry = json.loads((out / "model_card.json").read_text())["tasks"][str(TASK)]
+    bare = entry["without_keys"]
+    assert "key data left out" in bare["threshold_method"]
+    models = models_mod.load(out)
+    takes = [takefile.read(path) for path in sorted(cohort.glob("*.take.npz"))
+             if path.name.split("_")[0] in entry["validation_participants"]]
+    without = [hand for take in takes
+               for hand in score_take(replace(take, keys=np.zeros((0, 4))), models).hands.values()
+               if hand is not None]
+    assert len(without) == bare["n_validation_hands"] >= 2
+    assert {hand.trimmed_by for hand in without} == {"motion"}
+    assert {hand.threshold for hand in without} == {bare["threshold"]}
+    errors = [hand.error for hand in without]
+    assert bare["threshold"] == pytest.approx(np.mean(errors) + 2 * np.std(errors, ddof=1),
+                                              rel=1e-9)
+    assert bare["validation_error_mean"] == pytest.approx(np.mean(errors), rel=1e-9)
+    hand = without[0]
+    assert hand.abnormal == (hand.error > bare["threshold"])
+    assert hand.z == pytest.approx((hand.error - bare["validation_error_mean"])
+                                   / bare["validation_error_sd"])
+    keyed = score_take(takes[0], models).hands["right"]
+    assert keyed.trimmed_by == "keys" and keyed.threshold == entry["threshold"]
+    assert bare["threshold"] != entry["threshold"]
+
+
 def test_a_key_sensor_that_times_releases_otherwise_finds_the_window_the_model_knows(trained):
     """Releases reported 50 ms early: the search tries the end 50 ms later, which is the
     window as the generator's keys timed it, so the hand scores no worse than it did, and no
@@ -553,6 +584,7 @@ def test_recalibrate_judges_the_same_models_on_another_preprocessing(tmp_path, t
     after = json.loads((out / "model_card.json").read_text())
     entry, old = after["tasks"][str(TASK)], before["tasks"][str(TASK)]
     assert "trim_search" in old and "trim_search" not in entry  # each hand's key window only
+    assert "without_keys" in old and "without_keys" not in entry
     assert models_mod.load(out).tasks[TASK].trim_search is None
     assert (out / entry["file"]).read_bytes() == int8_bytes
     assert entry["preprocessing"] == MOVEMENT_ONLY

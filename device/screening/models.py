@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from device.kinematics import REPRESENTATIONS
+from device.kinematics.trim import TRIMMED_BY_MOTION
 from device.screening.key_timing import KeyTimingNorm
 from device.screening.runtime import TfliteModel
 from device.screening.statistic import MSE, SCORES
@@ -21,6 +22,20 @@ CARD_FORMAT = "dystonia-model-card/1"
 
 class ModelError(ValueError):
     """The model directory or its card cannot be used; the message names the problem."""
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """Mean + 2 SD of the score on the healthy validation hands, and that mean and SD."""
+
+    value: float
+    validation_mean: float
+    validation_sd: float
+
+    @classmethod
+    def from_card(cls, entry: dict[str, Any]) -> Threshold:
+        return cls(float(entry["threshold"]), float(entry["validation_error_mean"]),
+                   float(entry["validation_error_sd"]))
 
 
 @dataclass
@@ -37,12 +52,21 @@ class TaskModel:
     key_timing: KeyTimingNorm | None = None  # the second measure's norms, when trained
     trim_search: TrimSearch | None = None  # windows each hand is also judged over, if any
     tracking_norm: TrackingNoiseNorm | None = None  # how precisely healthy hands were tracked
+    # set on the validation hands with their key data left out (cards with a trim search)
+    without_keys: Threshold | None = None
     _runner: TfliteModel | None = field(default=None, repr=False)
 
     def run(self) -> TfliteModel:
         if self._runner is None:
             self._runner = TfliteModel(self.path)
         return self._runner
+
+    def threshold_for(self, trimmed_by: str) -> Threshold:
+        """The threshold a hand is judged against: the one set on hands judged without key
+        data when it was trimmed by the hands' movement and the card has one."""
+        if trimmed_by == TRIMMED_BY_MOTION and self.without_keys is not None:
+            return self.without_keys
+        return Threshold(self.threshold, self.validation_mean, self.validation_sd)
 
 
 @dataclass
@@ -80,6 +104,16 @@ def _tracking_norm(card_path: Path, task: str, entry: dict[str, Any]
         return TrackingNoiseNorm.from_card(entry.get("tracking_noise"))
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelError(f"{card_path}: task {task}'s tracking_noise cannot be read ({exc})") \
+            from None
+
+
+def _without_keys(card_path: Path, task: str, entry: dict[str, Any]) -> Threshold | None:
+    if not entry.get("without_keys"):
+        return None
+    try:
+        return Threshold.from_card(entry["without_keys"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelError(f"{card_path}: task {task}'s without_keys cannot be read ({exc})") \
             from None
 
 
@@ -122,6 +156,7 @@ def load(root: Path | None = None) -> ModelSet:
             key_timing=_key_timing(card_path, key, entry),
             trim_search=TrimSearch.from_card(entry.get("trim_search")),
             tracking_norm=_tracking_norm(card_path, key, entry),
+            without_keys=_without_keys(card_path, key, entry),
         )
         if tasks[int(key)].score not in SCORES:
             raise ModelError(f"{card_path}: task {key} uses an unknown score "

@@ -34,7 +34,8 @@ from device.takefile import HANDS, Take
 @dataclass
 class HandScore:
     error: float  # the model's reconstruction-error score (device.screening.statistic)
-    threshold: float  # mean + 2 SD of the score on healthy validation hands (int8 model)
+    threshold: float  # mean + 2 SD of the score on healthy validation hands (int8 model),
+    # judged as this hand was: with key data, or without it (TaskModel.threshold_for)
     mse: float  # mean squared reconstruction error (the source study's score)
     abnormal: bool
     severity: float  # error / threshold: above 1 is abnormal
@@ -181,13 +182,14 @@ def score_take(take: Take, models: ModelSet, file: str | Path = "",
         data, window, moved = judged.data, judged.window, judged.end_moved_s
         reconstruction = runner(data)
         error = hand_score(model.score, data, reconstruction, model.finger_norm)
+        threshold = model.threshold_for(prepared.trimmed_by)
         result.hands[name] = HandScore(
             error=error,
-            threshold=model.threshold,
+            threshold=threshold.value,
             mse=float(np.mean((reconstruction - data) ** 2)),
-            abnormal=error > model.threshold,
-            severity=error / model.threshold,
-            z=(error - model.validation_mean) / max(model.validation_sd, 1e-12),
+            abnormal=error > threshold.value,
+            severity=error / threshold.value,
+            z=(error - threshold.validation_mean) / max(threshold.validation_sd, 1e-12),
             explanation=explain(data, reconstruction, model.finger_error_mean),
             window_s=window,
             end_moved_s=moved,

@@ -29,7 +29,7 @@ from model_export.screening.architecture import Architecture
 from model_export.screening.cohort import Cohort, CohortError, HandSample, split_participants
 from model_export.screening.export import to_int8_tflite
 from model_export.screening.key_norms import key_timing_entry
-from model_export.screening.searched import searched_scores
+from model_export.screening.searched import scores_without_keys, searched_scores
 from model_export.screening.tracking_norms import tracking_noise_entry
 from model_export.screening.train import (
     TrainConfig,
@@ -135,7 +135,13 @@ def calibration(path: Path, x_train: np.ndarray, x_val: np.ndarray, score: str,
                            for a, b in zip(x_val, val_recon, strict=True)], axis=0)
     mse = np.mean((val_recon - x_val) ** 2, axis=(1, 2, 3))
     mean, sd = float(errors.mean()), float(errors.std(ddof=1)) if len(errors) > 1 else 0.0
-    searched = {} if search.trim is None else {"trim_search": search.trim.as_card()}
+    searched: dict[str, Any] = {}
+    if search.trim is not None:
+        searched["trim_search"] = search.trim.as_card()
+        bare = scores_without_keys(path, search.validation, search.settings, score, finger_norm,
+                                   search.trim)
+        if len(bare) >= 2:
+            searched["without_keys"] = without_keys_threshold(bare, score)
     return {
         "preprocessing": search.settings.representation,
         "score": score,
@@ -153,6 +159,23 @@ def calibration(path: Path, x_train: np.ndarray, x_val: np.ndarray, score: str,
         "validation_mse_mean": float(mse.mean()),
         "validation_mse_sd": float(mse.std(ddof=1)) if len(mse) > 1 else 0.0,
     }
+
+
+def without_keys_threshold(errors: np.ndarray, score: str) -> dict[str, Any]:
+    """The threshold for a hand whose take has no key data, from ``errors``: the validation
+    hands' scores with their key data left out, each trimmed by its movement and judged at
+    its best window around it. Judged so, healthy hands score higher than over the windows
+    their keys give (docs/screening.md, *Takes without key data*), so a threshold set on
+    windows timed by keys would call many of them abnormal."""
+    mean, sd = float(errors.mean()), float(errors.std(ddof=1))
+    return {"threshold": mean + 2.0 * sd,
+            "threshold_method": f"mean + 2 SD of the int8 TFLite model's {score} score on the "
+                                f"{len(errors)} held-out healthy validation hands with their "
+                                "key data left out, each trimmed by its movement and judged at "
+                                "its best window around it (device/screening/trim_search.py)",
+            "validation_error_mean": mean,
+            "validation_error_sd": sd,
+            "n_validation_hands": len(errors)}
 
 
 def starting_model(start_dir: Path, task: int, cohort: Cohort, val_ids: list[str],
@@ -325,7 +348,7 @@ def write_card(out: Path, entries: dict[str, Any], seed: int, architecture: dict
         digest.update((out / model_file(int(key))).read_bytes())
         digest.update(json.dumps([entry.get("preprocessing"), entry.get("score"),
                                   entry.get("threshold")]).encode())
-        for later in ("key_timing", "trim_search"):  # cards from before them keep their ids
+        for later in ("key_timing", "trim_search", "without_keys"):  # older cards keep their ids
             if entry.get(later):
                 digest.update(json.dumps(entry[later], sort_keys=True).encode())
     card = {
@@ -412,8 +435,10 @@ def recalibrate_all(cohort: Cohort, out: Path, tasks: list[int],
             model = tf.keras.models.load_model(float_path)
             update["float_train_error"] = float(np.mean(reconstruction_errors(model, x_train)))
             update["float_validation_error"] = float(np.mean(reconstruction_errors(model, x_val)))
-        # a search the entry had is kept only if asked for again
-        kept = {key: value for key, value in entry.items() if key != "trim_search"}
+        # a search the entry had (and the threshold without keys it gives) is kept only if
+        # asked for again
+        kept = {key: value for key, value in entry.items()
+                if key not in ("trim_search", "without_keys")}
         entries[str(task)] = kept | update | {"recalibrated": as_trained(entry) | {
             "from_preprocessing": entry["preprocessing"], "threshold_before": entry["threshold"],
             "date": now}}
