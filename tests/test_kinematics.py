@@ -646,6 +646,70 @@ def test_frames_that_hold_the_other_hand_are_bridged_and_counted():
         assert missing.hands[name].n_other_hand == 0
 
 
+def _displaced(take, frames, palms=1.0, angle=0.7):
+    """``take`` with both hands put ``palms`` palm lengths away in ``frames``, shape intact."""
+    width, height = take.image_size
+    landmarks = take.landmarks.copy()
+    for h in range(2):
+        pixels = take.landmarks[:, h, :, :2] * np.array([width, height])
+        palm = float(np.median(np.linalg.norm(pixels[:, 9] - pixels[:, 0], axis=1)))
+        landmarks[frames, h, :, :2] += palms * palm * np.array(
+            [np.cos(angle) / width, np.sin(angle) / height])
+    return replace(take, landmarks=landmarks)
+
+
+@pytest.mark.parametrize("frames", [[100], [100, 101, 102]])
+def test_frames_that_put_the_whole_hand_elsewhere_are_bridged_and_counted(frames):
+    """A tracker that lost the hands for one to three frames and put them, shape intact, a
+    palm's length away: those frames are bridged exactly as if it had not found the hands in
+    them, and counted."""
+    from device.kinematics.displaced import displaced_frames
+
+    take = make_take()
+    lost = take.landmarks.copy()
+    lost[frames] = np.nan
+    moved = _displaced(take, frames)
+    for h in range(2):
+        found = displaced_frames(moved.landmarks[:, h], moved.t, moved.image_size)
+        assert list(np.flatnonzero(found)) == frames
+        assert not displaced_frames(take.landmarks[:, h], take.t, take.image_size).any()
+    prepared, missing = prepare(moved), prepare(replace(take, landmarks=lost))
+    for name in ("left", "right"):
+        hand = prepared.hands[name]
+        assert (hand.n_displaced, hand.n_filled, hand.n_other_hand) == (len(frames),) * 2 + (0,)
+        np.testing.assert_array_equal(hand.data, missing.hands[name].data)
+        assert prepare(take).hands[name].n_displaced == 0
+
+
+def test_the_displacement_limit_grows_with_the_frame_interval():
+    """At 30 fps a hand moves twice as far between frames as at 60, and the limit is twice as
+    far: a displacement of 0.9 palm lengths is caught at 60 fps, not at 30; 1.5 at both. A
+    frame beside lost frames is not judged on too few neighbours."""
+    from device.kinematics.displaced import displaced_frames
+
+    for fps, caught in ((60.0, {0.9: True, 1.5: True}), (30.0, {0.9: False, 1.5: True})):
+        take = make_take(fps=fps)
+        for palms, expected in caught.items():
+            moved = _displaced(take, [100], palms)
+            assert displaced_frames(moved.landmarks[:, 1], moved.t, moved.image_size)[100] \
+                == expected
+    take = make_take()
+    gappy = _displaced(take, [100]).landmarks.copy()
+    gappy[[97, 98, 99, 101, 102]] = np.nan  # two of its six neighbours left
+    assert not displaced_frames(gappy[:, 1], take.t, take.image_size).any()
+
+
+def test_a_hand_refused_for_displaced_frames_is_told_why():
+    """Every fourth frame put elsewhere (a tracker that keeps losing the hand): a quarter of
+    the frames count as missing, more than the fifth allowed, and the reason says why."""
+    take = make_take()
+    moved = _displaced(take, list(range(2, take.n_frames, 4)))
+    reason = prepare(moved).hands["right"].reason
+    assert reason.startswith("right hand was not found in 47 of 190 frames (25 %)")
+    assert ("of the 190 frames count as missing because the whole right hand was put "
+            "somewhere else in them for a moment: the tracker may have lost it") in reason
+
+
 @pytest.mark.parametrize("how", ["labels the other way round", "a mirrored camera"])
 def test_a_track_that_holds_the_other_hand_throughout_is_refused_with_the_reason(how):
     take = make_take()

@@ -685,3 +685,24 @@ def test_frames_of_the_other_hand_are_left_out_and_said(trained):
         assert details[hand]["other_hand_frames"] == 3
         assert result.hands[hand].error == pytest.approx(as_lost.hands[hand].error, rel=1e-9)
     assert "other_hand_frames" not in score_take(take, models).as_contract()["details"]["left"]
+
+
+def test_frames_that_put_the_whole_hand_elsewhere_are_left_out_and_said(trained):
+    """The set-up `setups` measures it with: each hand a palm's length off for 3 frames."""
+    from model_export.screening.setups import hand_displaced
+
+    cohort, out = trained
+    models = models_mod.load(out)
+    take = takefile.read(sorted(cohort.glob("H*.take.npz"))[0])
+    moved = hand_displaced(3)(take)
+    changed = np.any(moved.landmarks != take.landmarks, axis=(2, 3))  # (frames, hands)
+    lost = take.landmarks.copy()
+    lost[moved.landmarks != take.landmarks] = np.nan
+    result = score_take(moved, models)
+    as_lost = score_take(replace(take, landmarks=lost), models)
+    details = result.as_contract()["details"]
+    for hand in ("left", "right"):
+        assert details[hand]["displaced_frames"] == 3
+        assert result.hands[hand].error == pytest.approx(as_lost.hands[hand].error, rel=1e-9)
+    assert list(changed.sum(axis=0)) == [3, 3]  # three frames of each hand
+    assert "displaced_frames" not in score_take(take, models).as_contract()["details"]["left"]

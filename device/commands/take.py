@@ -54,8 +54,11 @@ def check_takes(args: argparse.Namespace, context: Any) -> int:
                 first, last = hand.window or prepared.window
                 noise = ("" if hand.tracking_noise is None else
                          f", tracking noise {100 * hand.tracking_noise:.2f} % of the palm")
-                swapped = (f" ({hand.n_other_hand} of them held the other hand)"
-                           if hand.n_other_hand else "")
+                left_out = [f"{hand.n_other_hand} of them held the other hand"] \
+                    if hand.n_other_hand else []
+                if hand.n_displaced:
+                    left_out.append(f"{hand.n_displaced} put the whole hand somewhere else")
+                swapped = f" ({'; '.join(left_out)})" if left_out else ""
                 print(f"  {hand.hand}: ok, plays {first:.2f}-{last:.2f} s, {hand.n_frames} "
                       f"frames, {hand.n_filled} filled in{swapped}{noise}")
     return 0

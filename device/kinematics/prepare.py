@@ -16,6 +16,7 @@ from device.kinematics import (
     UNFILTERED_RESAMPLE,
 )
 from device.kinematics.depth import rescale_depth
+from device.kinematics.displaced import displaced_frames
 from device.kinematics.errors import HandUnusableError, TakeUnusableError
 from device.kinematics.frames import mirror, normalise, to_pixels
 from device.kinematics.gaps import fill_gaps
@@ -60,6 +61,7 @@ class PreparedHand:
     n_frames: int = 0  # frames inside the trimmed window
     n_filled: int = 0  # of them, frames bridged by interpolation
     n_other_hand: int = 0  # of those, frames whose landmarks had the other hand's shape
+    n_displaced: int = 0  # and frames where the whole hand was briefly put somewhere else
     window: tuple[float, float] | None = None  # this hand's playing, seconds on the take's clock
     tracking_noise: float | None = None  # over that window (device/kinematics/tracking_noise.py)
 
@@ -121,11 +123,12 @@ def windows(take: Take, settings: Settings) -> tuple[dict[str, tuple[float, floa
 
 
 def prepare_hand(take: Take, name: str, window: tuple[float, float], settings: Settings
-                 ) -> tuple[np.ndarray, int, int, int]:
+                 ) -> tuple[np.ndarray, int, int, int, int]:
     """One hand over ``window``: its (128, 21, 3) float32 array, the frames in the window, how
-    many of them were filled in, and how many of those held the other hand (a tracker that
-    swapped the labels; device/kinematics/other_hand.py). Raises HandUnusableError with the
-    reason."""
+    many of them were filled in, how many of those held the other hand (a tracker that
+    swapped the labels; device/kinematics/other_hand.py) and how many put the whole hand
+    somewhere else for a moment (device/kinematics/displaced.py). Raises HandUnusableError
+    with the reason."""
     missed = uncovered_s(take.t, window)
     if missed > settings.max_gap_s:
         raise HandUnusableError(
@@ -151,20 +154,28 @@ def prepare_hand(take: Take, name: str, window: tuple[float, float], settings: S
             "sees them mirrored or from below")
     if n_swapped:
         hand = np.where(swapped[:, None, None], np.nan, hand)
+    displaced = displaced_frames(hand, take.t[mask], take.image_size)
+    n_displaced = int(displaced.sum())
+    if n_displaced:
+        hand = np.where(displaced[:, None, None], np.nan, hand)
     try:
         filled, n_filled = fill_gaps(
             take.t[mask], hand, name=name, max_gap_s=settings.max_gap_s,
             max_missing_fraction=settings.max_missing_fraction,
         )
     except HandUnusableError as exc:
-        if not n_swapped:
+        if not n_swapped and not n_displaced:
             raise
-        raise HandUnusableError(
-            f"{exc}; {n_swapped} of the {n} frames count as missing because the {name} hand's "
-            f"landmarks had the shape of a {other} hand in them: the tracker may have swapped "
-            "the hands' labels") from None
+        why = [f"{n_swapped} of the {n} frames count as missing because the {name} hand's "
+               f"landmarks had the shape of a {other} hand in them: the tracker may have "
+               "swapped the hands' labels"] if n_swapped else []
+        if n_displaced:
+            why.append(f"{n_displaced} of the {n} frames count as missing because the whole "
+                       f"{name} hand was put somewhere else in them for a moment: the tracker "
+                       "may have lost it")
+        raise HandUnusableError("; ".join([str(exc), *why])) from None
     data = to_samples(take.t[mask], filled, name, take.image_size, settings)
-    return data.astype(np.float32), n, n_filled, n_swapped
+    return data.astype(np.float32), n, n_filled, n_swapped, n_displaced
 
 
 def prepare(take: Take, settings: Settings = DEFAULT_SETTINGS) -> PreparedTake:
@@ -183,10 +194,10 @@ def prepare(take: Take, settings: Settings = DEFAULT_SETTINGS) -> PreparedTake:
     for name in HANDS:
         own = by_hand[name]
         try:
-            data, n, n_filled, n_swapped = prepare_hand(take, name, own, settings)
+            data, n, n_filled, n_swapped, n_displaced = prepare_hand(take, name, own, settings)
             noise = tracking_noise(take.hand(name)[trim_mask(take.t, own)], take.image_size)
-            hands[name] = PreparedHand(name, data, None, n, n_filled, n_swapped, window=own,
-                                       tracking_noise=noise)
+            hands[name] = PreparedHand(name, data, None, n, n_filled, n_swapped, n_displaced,
+                                       window=own, tracking_noise=noise)
         except HandUnusableError as exc:
             hands[name] = PreparedHand(name, None, str(exc),
                                        n_frames=int(trim_mask(take.t, own).sum()), window=own)

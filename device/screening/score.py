@@ -46,6 +46,7 @@ class HandScore:
     start_moved_s: float | None = None  # without key data: how far it moved its start
     tracking: TrackingCheck | None = None  # the hand's tracking noise against the healthy's
     other_hand_frames: int = 0  # frames left out: they held the other hand (a label swap)
+    displaced_frames: int = 0  # frames left out: the whole hand briefly put somewhere else
     passage: PassageCheck | None = None  # how much of the task's passage the keys follow
     trimmed_by: str = TRIMMED_BY_KEYS  # or TRIMMED_BY_MOTION: the take had no key data
 
@@ -104,6 +105,7 @@ class TakeScore:
                       if h.start_moved_s is not None else {}),
                    **({"tracking_noise": h.tracking.as_dict()} if h.tracking else {}),
                    **({"other_hand_frames": h.other_hand_frames} if h.other_hand_frames else {}),
+                   **({"displaced_frames": h.displaced_frames} if h.displaced_frames else {}),
                    **({"passage": h.passage.as_dict()} if h.passage else {}),
                    "trimmed_by": h.trimmed_by}
             for name, h in self.hands.items() if h is not None
@@ -197,6 +199,7 @@ def score_take(take: Take, models: ModelSet, file: str | Path = "",
             tracking=(TrackingCheck(hand.tracking_noise, model.tracking_norm.limit)
                       if model.tracking_norm and hand.tracking_noise is not None else None),
             other_hand_frames=hand.n_other_hand,
+            displaced_frames=hand.n_displaced,
             passage=PassageCheck.of(take.task, aligned[name]) if name in aligned else None,
             trimmed_by=prepared.trimmed_by,
         )

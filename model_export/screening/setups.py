@@ -128,6 +128,28 @@ def labels_swapped(frames: int) -> Callable[[Take], Take]:
     return change
 
 
+def hand_displaced(frames: int) -> Callable[[Take], Take]:
+    """A tracker that loses each hand for ``frames`` frames somewhere in the middle of the
+    playing and puts it there one palm length away, its shape intact, in a direction of its
+    own (each take and hand its own place and direction)."""
+    def change(take: Take) -> Take:
+        window = key_window(take.keys) or (float(take.t[0]), float(take.t[-1]))
+        middle = np.flatnonzero((take.t > window[0]) & (take.t < window[1]))[frames:-frames]
+        if middle.size == 0:
+            return take
+        rng = np.random.default_rng(zlib.crc32(f"{take.t[0]}displaced".encode()))
+        width, height = take.image_size
+        landmarks = take.landmarks.copy()
+        for h in range(landmarks.shape[1]):
+            start, angle = int(rng.choice(middle)), rng.uniform(0.0, 2.0 * np.pi)
+            pixels = landmarks[:, h, :, :2] * np.array([width, height])
+            palm = float(np.nanmedian(np.linalg.norm(pixels[:, 9] - pixels[:, 0], axis=1)))
+            shift = palm * np.array([np.cos(angle) / width, np.sin(angle) / height])
+            landmarks[start:start + frames, h, :, :2] += shift
+        return replace(take, landmarks=landmarks)
+    return change
+
+
 def filed_under_the_next_task(take: Take) -> Take:
     """The take filed under the next task of the protocol (task 11 under task 1): a wrong
     task chosen in the wizard."""
@@ -228,6 +250,8 @@ SETUPS = (
     SetUp("tracker jitter + 2 px", jittered(2.0)),
     SetUp("smoothing tracker", smoothed),
     SetUp("hands' labels swapped for 3 frames", labels_swapped(3)),
+    SetUp("whole hand a palm's length off for 1 frame", hand_displaced(1)),
+    SetUp("whole hand a palm's length off for 3 frames", hand_displaced(3)),
     SetUp("filed under the next task", filed_under_the_next_task),
     SetUp("other landmark placement (bones 5 %)", other_landmark_placement(0.05)),
     SetUp("no key data (trimmed by the hands' movement)", without_keys),
