@@ -374,7 +374,18 @@ def test_a_take_without_key_data_is_said_to_be_judged_from_the_hands_movement(re
     assert hands["right"]["findings"] == [motion_trim_sentence("right")]
     text = " ".join(p.extract_text() for p in PdfReader(
         pdf.write_pdf(bare, tmp_path / "bare.pdf")).pages).replace("\n", " ")
-    assert "The right hand's playing was found from the hands' movement alone" in text
+    # said once in the summary, and short for each hand
+    assert ("No scored take of this session had key data: the playing was found from the "
+            "hands' movement alone. Judged this way the models find fewer dystonic takes") in text
+    assert "The right hand's playing was found from its movement alone (see the summary)" in text
+    assert "The right hand's playing was found from the hands' movement alone" not in text
+    mixed = replace(report, takes=[replace(t, score=score) if t is first else t
+                                   for t in report.takes])
+    n_hands = sum(h is not None for t in report.takes if t.score
+                  for h in t.score["hands"].values())
+    assert summary.summarise(mixed).without_keys[0].startswith(
+        f"2 of the {n_hands} scored hands had no key data")
+    assert summary.summarise(report).without_keys == []
     rows = list(csv.DictReader(io.StringIO(export.results_csv(bare))))
     assert [r["trimmed_by"] for r in rows] == ["motion", "motion"]
     # scores from before the field were trimmed by the keys (or said nothing)

@@ -27,6 +27,7 @@ from device.reports.model import (
     worst_severity_per_task,
 )
 from device.reports.summary import LOUDNESS, TEMPO, summarise, task_name
+from device.screening.findings import motion_trim_note, motion_trim_sentence
 
 # fpdf2 warns once per embedded chart that it ignores preserveAspectRatio on <image>; our
 # PNG grids are drawn at their own aspect ratio, so the warning says nothing to a user.
@@ -104,7 +105,8 @@ def _summary(doc: ReportDocument, report: SessionReport) -> None:
     summary = summarise(report)
     doc.heading("Summary")
     doc.paragraph(summary.headline, "B")
-    for section in (summary.findings, summary.unscored, summary.biomechanics, summary.tojt):
+    for section in (summary.findings, summary.without_keys, summary.unscored,
+                    summary.biomechanics, summary.tojt):
         for line in section:
             doc.paragraph(line, "B" if line.endswith(":") else "")
     doc.paragraph(summary.provenance)
@@ -151,8 +153,9 @@ def _takes(doc: ReportDocument, report: SessionReport) -> None:
             doc.paragraph(f"{hand.capitalize()} hand: {verdict}; severity {view.severity:.2f} "
                           f"(error {view.error:.4g}, threshold {view.threshold:.4g}).",
                           "B" if view.abnormal else "")
-            for finding in view.findings():
-                doc.paragraph(finding, "B")
+            for finding in view.findings():  # the summary says what no key data means
+                short = finding == motion_trim_sentence(hand)
+                doc.paragraph(motion_trim_note(hand) if short else finding, "" if short else "B")
             if keys:
                 doc.paragraph(keys[0], "B" if keys[1] else "")
             y = doc.get_y()

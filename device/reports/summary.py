@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from device.kinematics.trim import TRIMMED_BY_MOTION
 from device.protocol import load as load_protocol
 from device.reports.model import (
     NOT_FOR_CLINICAL_USE,
@@ -21,6 +22,7 @@ from device.reports.model import (
     Tojt,
     hand_views,
 )
+from device.screening.findings import MOTION_TRIM_CAVEAT
 
 CAVEAT = ("This is a screening result: a reason to refer to a specialist in movement "
           "disorders if the concern fits the clinical picture, not a diagnosis.")
@@ -37,6 +39,7 @@ ASYMMETRY_UPPER = 4.7
 class Summary:
     headline: str
     findings: list[str] = field(default_factory=list)
+    without_keys: list[str] = field(default_factory=list)
     unscored: list[str] = field(default_factory=list)
     biomechanics: list[str] = field(default_factory=list)
     tojt: list[str] = field(default_factory=list)
@@ -44,7 +47,8 @@ class Summary:
     caveat: str = CAVEAT
 
     def paragraphs(self) -> list[str]:
-        return [self.headline, *self.findings, *self.unscored, *self.biomechanics,
+        return [self.headline, *self.findings, *self.without_keys, *self.unscored,
+                *self.biomechanics,
                 *self.tojt, self.provenance, self.caveat]
 
     def text(self) -> str:
@@ -135,6 +139,22 @@ def findings(takes: list[TakeResult]) -> tuple[str, list[str]]:
     return headline, lines
 
 
+def without_keys(takes: list[TakeResult]) -> list[str]:
+    """Once for the session, how many scored hands were judged without key data and what that
+    means; each hand's own mention can then be short (device/screening/findings.py)."""
+    views = [h for t in takes for h in hand_views(t.score).values() if h is not None]
+    bare = [h for h in views if h.trimmed_by == TRIMMED_BY_MOTION]
+    if not bare:
+        return []
+    if len(bare) == len(views):
+        head = ("No scored take of this session had key data: the playing was found from the "
+                "hands' movement alone.")
+    else:
+        head = (f"{len(bare)} of the {len(views)} scored hands had no key data: their playing "
+                "was found from the hands' movement alone.")
+    return [f"{head} {MOTION_TRIM_CAVEAT}"]
+
+
 def unscored(takes: list[TakeResult]) -> list[str]:
     lines = []
     for take in takes:
@@ -197,7 +217,8 @@ def provenance(card: CardSummary | None) -> str:
 def summarise(report: SessionReport) -> Summary:
     headline, lines = findings(report.takes)
     return Summary(
-        headline=headline, findings=lines, unscored=unscored(report.takes),
+        headline=headline, findings=lines, without_keys=without_keys(report.takes),
+        unscored=unscored(report.takes),
         biomechanics=biomechanics_lines(report.biomechanics) if report.biomechanics else [],
         tojt=tojt_lines(report.tojt) if report.tojt else [],
         provenance=provenance(report.card),

@@ -8,6 +8,10 @@ from device.kinematics.trim import TRIMMED_BY_KEYS, TRIMMED_BY_MOTION
 from device.screening.passage import PassageCheck
 from device.screening.tracking_norm import TrackingCheck
 
+MOTION_TRIM_CAVEAT = ("Judged this way the models find fewer dystonic takes (68 % of synthetic "
+                      "ones, against 73 % with key data), so a normal verdict is less certain. "
+                      "A key sensor makes it more reliable.")
+
 
 def motion_trim_sentence(hand: str) -> str:
     """Without key data the playing is found from the hands' movement, and each hand is judged
@@ -17,9 +21,12 @@ def motion_trim_sentence(hand: str) -> str:
     against 73 % with keys, at the same specificity (92 %; task 7: 64 % against 81 %;
     docs/evaluation-default-models.md, *Without key data*)."""
     return (f"The {hand} hand's playing was found from the hands' movement alone: the take has "
-            "no key data. Judged this way the models find fewer dystonic takes (68 % of "
-            "synthetic ones, against 73 % with key data), so a normal verdict is less certain. "
-            "A key sensor makes it more reliable.")
+            f"no key data. {MOTION_TRIM_CAVEAT}")
+
+
+def motion_trim_note(hand: str) -> str:
+    """The same, short, where the report's summary has said it for the whole session."""
+    return f"The {hand} hand's playing was found from its movement alone (see the summary)."
 
 
 def hand_findings(hand: str, tracking: TrackingCheck | None,
