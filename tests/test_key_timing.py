@@ -397,12 +397,22 @@ def test_a_take_without_key_data_is_said_to_be_judged_from_the_hands_movement(tr
     take.keys = score_keys(TASK, np.random.default_rng(3))
     keyed = score_take(take, models)
     bare = score_take(replace(take, keys=np.zeros((0, 4))), models)
+    unsearched = models_mod.load(models_dir)  # a card without a search judges such hands
+    unsearched.tasks[TASK].trim_search = None  # against the threshold set with keys
+    plain = score_take(replace(take, keys=np.zeros((0, 4))), unsearched)
     for hand in ("left", "right"):
-        assert keyed.as_contract()["details"][hand]["trimmed_by"] == "keys"
-        assert motion_trim_sentence(hand) not in keyed.hands[hand].findings(hand)
-        assert bare.as_contract()["details"][hand]["trimmed_by"] == "motion"
-        assert bare.hands[hand].findings(hand) == [motion_trim_sentence(hand)]
+        details = keyed.as_contract()["details"][hand]
+        assert (details["trimmed_by"], details["threshold_from"]) == ("keys", "keys")
+        assert not any("movement alone" in f for f in keyed.hands[hand].findings(hand))
+        details = bare.as_contract()["details"][hand]
+        assert (details["trimmed_by"], details["threshold_from"]) == ("motion", "motion")
+        assert bare.hands[hand].findings(hand) == [motion_trim_sentence(hand, "motion")]
+        assert "find fewer dystonic takes" in motion_trim_sentence(hand, "motion")
         assert bare.hands[hand].abnormal is not None  # the verdict stays
+        assert bare.hands[hand].threshold == models.tasks[TASK].without_keys.value
+        assert plain.hands[hand].threshold == models.tasks[TASK].threshold
+        assert plain.hands[hand].findings(hand) == [motion_trim_sentence(hand, "keys")]
+        assert "set on hands with key data" in motion_trim_sentence(hand, "keys")
     assert ("right: The right hand's playing was found from the hands' movement alone"
             in describe(bare))
     stored = json.dumps({"ok": True, "problems": []})

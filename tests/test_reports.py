@@ -368,10 +368,18 @@ def test_a_take_without_key_data_is_said_to_be_judged_from_the_hands_movement(re
     first = next(t for t in report.takes if t.score and t.score["hands"]["right"])
     score = copy.deepcopy(first.score)
     for hand in ("left", "right"):
-        score["details"][hand]["trimmed_by"] = "motion"
+        score["details"][hand] |= {"trimmed_by": "motion", "threshold_from": "motion"}
     bare = replace(report, takes=[replace(first, score=score)])
     hands = {h["hand"]: h for h in hand_panels(bare)[0]["hands"]}
-    assert hands["right"]["findings"] == [motion_trim_sentence("right")]
+    assert hands["right"]["findings"] == [motion_trim_sentence("right", "motion")]
+    # the chart draws the healthy distribution the hand was judged against
+    from device.reports.model import CardSummary, hand_views
+
+    entry = {"threshold": 1.0, "validation_error_mean": 0.5, "validation_error_sd": 0.25}
+    card = CardSummary.from_card({"tasks": {str(first.task): entry | {"without_keys": {
+        "threshold": 2.0, "validation_error_mean": 1.0, "validation_error_sd": 0.5}}}})
+    assert card.norm_for(first.task, hand_views(score)["right"]).threshold == 2.0
+    assert card.norm_for(first.task, hand_views(first.score)["right"]).threshold == 1.0
     text = " ".join(p.extract_text() for p in PdfReader(
         pdf.write_pdf(bare, tmp_path / "bare.pdf")).pages).replace("\n", " ")
     # said once in the summary, and short for each hand

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from device.kinematics.trim import TRIMMED_BY_KEYS
+from device.kinematics.trim import TRIMMED_BY_KEYS, TRIMMED_BY_MOTION
 from device.screening.findings import hand_findings
 from device.screening.passage import PassageCheck
 from device.screening.tracking_norm import TrackingCheck
@@ -33,18 +33,31 @@ class CardSummary:
     clinical_use: bool
     label: str  # the card's own label, shown beside ours
     tasks: dict[int, TaskNorm] = field(default_factory=dict)
+    # set on the validation hands judged without key data (the card's without_keys)
+    tasks_without_keys: dict[int, TaskNorm] = field(default_factory=dict)
 
     @classmethod
     def from_card(cls, card: dict[str, Any]) -> CardSummary:
-        tasks = {
-            int(key): TaskNorm(float(entry["threshold"]), float(entry["validation_error_mean"]),
-                               float(entry["validation_error_sd"]))
-            for key, entry in card.get("tasks", {}).items()
-        }
+        def norm(entry: dict[str, Any]) -> TaskNorm:
+            return TaskNorm(float(entry["threshold"]), float(entry["validation_error_mean"]),
+                            float(entry["validation_error_sd"]))
+
+        entries = card.get("tasks", {})
         return cls(model_id=str(card.get("model_id", "")),
                    trained_on=str(card.get("provenance", {}).get("data", "unknown")),
                    clinical_use=bool(card.get("clinical_use", False)),
-                   label=str(card.get("label", "")), tasks=tasks)
+                   label=str(card.get("label", "")),
+                   tasks={int(key): norm(entry) for key, entry in entries.items()},
+                   tasks_without_keys={int(key): norm(entry["without_keys"])
+                                       for key, entry in entries.items()
+                                       if entry.get("without_keys")})
+
+    def norm_for(self, task: int, view: HandView) -> TaskNorm | None:
+        """The healthy distribution ``view``'s hand was judged against: the one set without
+        key data when its threshold came from there."""
+        if view.threshold_from == TRIMMED_BY_MOTION:
+            return self.tasks_without_keys.get(task)
+        return self.tasks.get(task)
 
     @property
     def provenance(self) -> str:
@@ -97,9 +110,11 @@ class HandView:
     tracking: TrackingCheck | None = None  # the hand's tracking noise, where the card has a norm
     passage: PassageCheck | None = None  # how much of the task's passage the keys follow
     trimmed_by: str = TRIMMED_BY_KEYS  # how the playing was found (scores before: the keys)
+    threshold_from: str = TRIMMED_BY_KEYS  # the validation hands' trimming that set threshold
 
-    def findings(self) -> list[str]:
-        return hand_findings(self.hand, self.tracking, self.passage, self.trimmed_by)
+    def findings(self, motion_note_only: bool = False) -> list[str]:
+        return hand_findings(self.hand, self.tracking, self.passage, self.trimmed_by,
+                             self.threshold_from, motion_note_only)
 
     @property
     def worst_finger(self) -> str | None:
@@ -143,7 +158,8 @@ def hand_views(score: dict[str, Any] | None) -> dict[str, HandView | None]:
                                                   int(passage["notes_followed"]),
                                                   int(passage["notes_expected"]))
                              if passage else None,
-                             trimmed_by=str(detail.get("trimmed_by", TRIMMED_BY_KEYS)))
+                             trimmed_by=str(detail.get("trimmed_by", TRIMMED_BY_KEYS)),
+                             threshold_from=str(detail.get("threshold_from", TRIMMED_BY_KEYS)))
     return out
 
 

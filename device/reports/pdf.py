@@ -27,7 +27,6 @@ from device.reports.model import (
     worst_severity_per_task,
 )
 from device.reports.summary import LOUDNESS, TEMPO, summarise, task_name
-from device.screening.findings import motion_trim_note, motion_trim_sentence
 
 # fpdf2 warns once per embedded chart that it ignores preserveAspectRatio on <image>; our
 # PNG grids are drawn at their own aspect ratio, so the warning says nothing to a user.
@@ -136,7 +135,6 @@ def _takes(doc: ReportDocument, report: SessionReport) -> None:
             doc.paragraph(f"Not scored (status: {take.status}).")
             continue
         reasons = take.score.get("reasons", {})
-        norm = report.card.tasks.get(take.task) if report.card else None
         key_timing = take.score.get("key_timing", {})
         for hand, view in views.items():
             keys = key_timing_sentence(hand, key_timing.get(hand))
@@ -153,11 +151,11 @@ def _takes(doc: ReportDocument, report: SessionReport) -> None:
             doc.paragraph(f"{hand.capitalize()} hand: {verdict}; severity {view.severity:.2f} "
                           f"(error {view.error:.4g}, threshold {view.threshold:.4g}).",
                           "B" if view.abnormal else "")
-            for finding in view.findings():  # the summary says what no key data means
-                short = finding == motion_trim_sentence(hand)
-                doc.paragraph(motion_trim_note(hand) if short else finding, "" if short else "B")
+            for finding in view.findings(motion_note_only=True):  # the summary says the rest
+                doc.paragraph(finding, "B")
             if keys:
                 doc.paragraph(keys[0], "B" if keys[1] else "")
+            norm = report.card.norm_for(take.task, view) if report.card else None
             y = doc.get_y()
             heights = [0.0]
             if norm is not None:

@@ -22,7 +22,7 @@ from device.reports.model import (
     Tojt,
     hand_views,
 )
-from device.screening.findings import MOTION_TRIM_CAVEAT
+from device.screening.findings import motion_trim_caveat
 
 CAVEAT = ("This is a screening result: a reason to refer to a specialist in movement "
           "disorders if the concern fits the clinical picture, not a diagnosis.")
@@ -152,7 +152,8 @@ def without_keys(takes: list[TakeResult]) -> list[str]:
     else:
         head = (f"{len(bare)} of the {len(views)} scored hands had no key data: their playing "
                 "was found from the hands' movement alone.")
-    return [f"{head} {MOTION_TRIM_CAVEAT}"]
+    caveats = dict.fromkeys(motion_trim_caveat(h.threshold_from) for h in bare)
+    return [" ".join([head, *caveats])]
 
 
 def unscored(takes: list[TakeResult]) -> list[str]:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from device.kinematics import REPRESENTATIONS
-from device.kinematics.trim import TRIMMED_BY_MOTION
+from device.kinematics.trim import TRIMMED_BY_KEYS, TRIMMED_BY_MOTION
 from device.screening.key_timing import KeyTimingNorm
 from device.screening.runtime import TfliteModel
 from device.screening.statistic import MSE, SCORES
@@ -31,11 +31,12 @@ class Threshold:
     value: float
     validation_mean: float
     validation_sd: float
+    set_on: str = TRIMMED_BY_KEYS  # validation hands trimmed by keys, or by motion
 
     @classmethod
-    def from_card(cls, entry: dict[str, Any]) -> Threshold:
+    def from_card(cls, entry: dict[str, Any], set_on: str) -> Threshold:
         return cls(float(entry["threshold"]), float(entry["validation_error_mean"]),
-                   float(entry["validation_error_sd"]))
+                   float(entry["validation_error_sd"]), set_on)
 
 
 @dataclass
@@ -63,8 +64,10 @@ class TaskModel:
 
     def threshold_for(self, trimmed_by: str) -> Threshold:
         """The threshold a hand is judged against: the one set on hands judged without key
-        data when it was trimmed by the hands' movement and the card has one."""
-        if trimmed_by == TRIMMED_BY_MOTION and self.without_keys is not None:
+        data when it was trimmed by the hands' movement and the card has one (set with the
+        trim search, which judges such hands as it was set)."""
+        if (trimmed_by == TRIMMED_BY_MOTION and self.without_keys is not None
+                and self.trim_search is not None):
             return self.without_keys
         return Threshold(self.threshold, self.validation_mean, self.validation_sd)
 
@@ -111,7 +114,7 @@ def _without_keys(card_path: Path, task: str, entry: dict[str, Any]) -> Threshol
     if not entry.get("without_keys"):
         return None
     try:
-        return Threshold.from_card(entry["without_keys"])
+        return Threshold.from_card(entry["without_keys"], TRIMMED_BY_MOTION)
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelError(f"{card_path}: task {task}'s without_keys cannot be read ({exc})") \
             from None

@@ -49,12 +49,14 @@ class HandScore:
     displaced_frames: int = 0  # frames left out: the whole hand briefly put somewhere else
     passage: PassageCheck | None = None  # how much of the task's passage the keys follow
     trimmed_by: str = TRIMMED_BY_KEYS  # or TRIMMED_BY_MOTION: the take had no key data
+    threshold_from: str = TRIMMED_BY_KEYS  # the validation hands' trimming that set `threshold`
 
     def as_contract(self) -> dict[str, Any]:
         return {"error": self.error, "threshold": self.threshold, "abnormal": self.abnormal}
 
     def findings(self, hand: str) -> list[str]:
-        return hand_findings(hand, self.tracking, self.passage, self.trimmed_by)
+        return hand_findings(hand, self.tracking, self.passage, self.trimmed_by,
+                             self.threshold_from)
 
 
 @dataclass
@@ -107,7 +109,7 @@ class TakeScore:
                    **({"other_hand_frames": h.other_hand_frames} if h.other_hand_frames else {}),
                    **({"displaced_frames": h.displaced_frames} if h.displaced_frames else {}),
                    **({"passage": h.passage.as_dict()} if h.passage else {}),
-                   "trimmed_by": h.trimmed_by}
+                   "trimmed_by": h.trimmed_by, "threshold_from": h.threshold_from}
             for name, h in self.hands.items() if h is not None
         }
         if self.window_s:
@@ -202,5 +204,6 @@ def score_take(take: Take, models: ModelSet, file: str | Path = "",
             displaced_frames=hand.n_displaced,
             passage=PassageCheck.of(take.task, aligned[name]) if name in aligned else None,
             trimmed_by=prepared.trimmed_by,
+            threshold_from=threshold.set_on,
         )
     return result

@@ -50,13 +50,13 @@ def hand_panels(report: SessionReport) -> list[dict[str, Any]]:
     for take in sorted(report.takes, key=lambda t: (t.task, t.tempo_mode, t.dynamics)):
         entry: dict[str, Any] = {"take": take, "title": task_name(take.task), "hands": []}
         score = take.score or {}
-        norm = report.card.tasks.get(take.task) if report.card else None
         for hand, view in hand_views(take.score).items():
             keys = key_timing_sentence(hand, score.get("key_timing", {}).get(hand))
             if view is None:
                 entry["hands"].append({"hand": hand, "key_timing": keys, "reason": score.get(
                     "reasons", {}).get(hand, "could not be scored")})
                 continue
+            norm = report.card.norm_for(take.task, view) if report.card else None
             entry["hands"].append({
                 "hand": hand, "view": view, "key_timing": keys,
                 "findings": view.findings(),

@@ -89,7 +89,7 @@ def float_agreement(models: models_mod.ModelSet, records: list[TakeRecord], task
                       spec.finger_norm)
 
     settings = Settings(representation=spec.preprocessing)
-    float_scores, int8_scores, take_of = [], [], []
+    float_scores, int8_scores, take_of, thresholds = [], [], [], []
     for i, record in enumerate(records):
         take = takefile.read(record.file)
         prepared = prepare(take, settings)
@@ -100,20 +100,23 @@ def float_agreement(models: models_mod.ModelSet, records: list[TakeRecord], task
                 out.append(judge_hand(take, name, prepared, settings, spec.trim_search,
                                       judge).score)
             take_of.append(i)
+            thresholds.append(spec.threshold_for(prepared.trimmed_by).value)
     if not take_of:
         return None
     float_err, int8_err = np.array(float_scores), np.array(int8_scores)
-    threshold = spec.threshold
+    # each hand against its own threshold, as the box judges it
+    float_abnormal = float_err > np.array(thresholds)
+    int8_abnormal = int8_err > np.array(thresholds)
     # a take is abnormal when either hand is
     takes = np.array(take_of)
-    float_take = {i: bool(np.any(float_err[takes == i] > threshold)) for i in set(take_of)}
-    int8_take = {i: bool(np.any(int8_err[takes == i] > threshold)) for i in set(take_of)}
+    float_take = {i: bool(np.any(float_abnormal[takes == i])) for i in set(take_of)}
+    int8_take = {i: bool(np.any(int8_abnormal[takes == i])) for i in set(take_of)}
     return {
         "hands": len(take_of),
         "takes": len(float_take),
         "take_decision_agreement": float(np.mean([float_take[i] == int8_take[i]
                                                   for i in float_take])),
-        "decision_agreement": float(np.mean((float_err > threshold) == (int8_err > threshold))),
+        "decision_agreement": float(np.mean(float_abnormal == int8_abnormal)),
         "error_correlation": float(np.corrcoef(float_err, int8_err)[0, 1]),
         "mean_relative_difference": float(np.mean(np.abs(int8_err - float_err) / float_err)),
     }
