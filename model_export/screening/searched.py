@@ -4,7 +4,6 @@ its movement (device/screening/trim_search.py)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -16,8 +15,7 @@ from device.screening.runtime import TfliteModel
 from device.screening.statistic import hand_score
 from device.screening.trim_search import TrimSearch, judge_hand
 from model_export.screening.cohort import HandSample
-
-NO_KEYS = np.zeros((0, 4))
+from model_export.screening.setups import without_keys as keys_left_out
 
 
 def searched_scores(path: Path, hands: list[HandSample], settings: Settings, score: str,
@@ -54,7 +52,7 @@ def _judged(path: Path, hands: list[HandSample], settings: Settings, score: str,
         if hand.file not in prepared:
             take = takefile.read(hand.file)
             if without_keys:
-                take = replace(take, keys=NO_KEYS)
+                take = keys_left_out(take)
             try:
                 prepared[hand.file] = take, prepare(take, settings)
             except TakeUnusableError:
