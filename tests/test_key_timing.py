@@ -410,7 +410,7 @@ def test_a_take_without_key_data_is_said_to_be_judged_from_the_hands_movement(tr
         assert "find fewer dystonic takes" in motion_trim_sentence(hand, "motion")
         assert bare.hands[hand].abnormal is not None  # the verdict stays
         assert bare.hands[hand].threshold == models.tasks[TASK].without_keys.value
-        assert plain.hands[hand].threshold == models.tasks[TASK].threshold
+        assert plain.hands[hand].threshold == models.tasks[TASK].with_keys.value
         assert plain.hands[hand].findings(hand) == [motion_trim_sentence(hand, "keys")]
         assert "set on hands with key data" in motion_trim_sentence(hand, "keys")
     assert ("right: The right hand's playing was found from the hands' movement alone"

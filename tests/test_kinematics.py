@@ -699,6 +699,25 @@ def test_the_displacement_limit_grows_with_the_frame_interval():
     assert not displaced_frames(gappy[:, 1], take.t, take.image_size).any()
 
 
+def test_the_frame_checks_see_the_frames_just_outside_the_window():
+    """The checks run once over the hand's whole track (device/kinematics/track_checks.py), so
+    a hand put elsewhere in its window's first frame, the two frames after it lost, is found
+    from the frames before the window; within the window alone two of its six neighbours hold
+    the hand, too few to judge it. Bridged, it is as if the tracker had lost the hand there."""
+    take = make_take()
+    first = int(np.flatnonzero(take.t >= prepare(take).hands["right"].window[0])[0])
+    assert first >= 3
+    moved = _displaced(take, [first])
+    moved.landmarks[[first + 1, first + 2]] = np.nan
+    lost = moved.landmarks.copy()
+    lost[first] = np.nan
+    for name in ("left", "right"):
+        hand = prepare(moved).hands[name]
+        assert hand.n_displaced == 1
+        np.testing.assert_array_equal(
+            hand.data, prepare(replace(take, landmarks=lost)).hands[name].data)
+
+
 def test_a_hand_refused_for_displaced_frames_is_told_why():
     """Every fourth frame put elsewhere (a tracker that keeps losing the hand): a quarter of
     the frames count as missing, more than the fifth allowed, and the reason says why."""

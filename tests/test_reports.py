@@ -362,7 +362,7 @@ def test_a_hand_whose_keys_do_not_follow_the_task_is_said_so_on_the_page_in_the_
 
 
 def test_a_take_without_key_data_is_said_to_be_judged_from_the_hands_movement(report, tmp_path):
-    from device.screening.findings import motion_trim_sentence
+    from device.screening.findings import motion_trim_note
     from device.web.results import hand_panels
 
     first = next(t for t in report.takes if t.score and t.score["hands"]["right"])
@@ -371,7 +371,9 @@ def test_a_take_without_key_data_is_said_to_be_judged_from_the_hands_movement(re
         score["details"][hand] |= {"trimmed_by": "motion", "threshold_from": "motion"}
     bare = replace(report, takes=[replace(first, score=score)])
     hands = {h["hand"]: h for h in hand_panels(bare)[0]["hands"]}
-    assert hands["right"]["findings"] == [motion_trim_sentence("right", "motion")]
+    # the page's summary says once what no key data means; each hand says it short
+    assert hands["right"]["findings"] == [motion_trim_note("right")]
+    assert summary.summarise(bare).without_keys[0].startswith("No scored take of this session")
     # the chart draws the healthy distribution the hand was judged against
     from device.reports.model import CardSummary, hand_views
 

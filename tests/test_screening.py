@@ -481,7 +481,7 @@ def test_shipped_models_score_out_of_the_box():
     assert sorted(models.tasks) == list(range(1, 12))
     assert models.trained_on == "synthetic" and not models.clinical_use
     obj = score_take(make_take(task=4), models, "x").as_contract()
-    assert obj["hands"]["right"]["threshold"] == models.tasks[4].threshold
+    assert obj["hands"]["right"]["threshold"] == models.tasks[4].with_keys.value
 
 
 def test_retraining_some_tasks_keeps_the_others_in_the_card(tmp_path, trained):

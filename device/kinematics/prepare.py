@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -16,12 +16,11 @@ from device.kinematics import (
     UNFILTERED_RESAMPLE,
 )
 from device.kinematics.depth import rescale_depth
-from device.kinematics.displaced import displaced_frames
 from device.kinematics.errors import HandUnusableError, TakeUnusableError
 from device.kinematics.frames import mirror, normalise, to_pixels
 from device.kinematics.gaps import fill_gaps
-from device.kinematics.other_hand import other_hand_frames
 from device.kinematics.resample import lowpass_resample, resample
+from device.kinematics.track_checks import CheckedTrack, checked_track
 from device.kinematics.tracking_noise import tracking_noise
 from device.kinematics.trim import (
     TRIMMED_BY_KEYS,
@@ -64,6 +63,8 @@ class PreparedHand:
     n_displaced: int = 0  # and frames where the whole hand was briefly put somewhere else
     window: tuple[float, float] | None = None  # this hand's playing, seconds on the take's clock
     tracking_noise: float | None = None  # over that window (device/kinematics/tracking_noise.py)
+    # the whole track as checked, for preparing other windows of it (the trim search)
+    track: CheckedTrack | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -122,13 +123,14 @@ def windows(take: Take, settings: Settings) -> tuple[dict[str, tuple[float, floa
             for name in HANDS}, TRIMMED_BY_KEYS
 
 
-def prepare_hand(take: Take, name: str, window: tuple[float, float], settings: Settings
-                 ) -> tuple[np.ndarray, int, int, int, int]:
+def prepare_hand(take: Take, name: str, window: tuple[float, float], settings: Settings,
+                 track: CheckedTrack | None = None) -> tuple[np.ndarray, int, int, int, int]:
     """One hand over ``window``: its (128, 21, 3) float32 array, the frames in the window, how
     many of them were filled in, how many of those held the other hand (a tracker that
     swapped the labels; device/kinematics/other_hand.py) and how many put the whole hand
-    somewhere else for a moment (device/kinematics/displaced.py). Raises HandUnusableError
-    with the reason."""
+    somewhere else for a moment (device/kinematics/displaced.py). ``track``: the hand's
+    checked track (device/kinematics/track_checks.py) when already made. Raises
+    HandUnusableError with the reason."""
     missed = uncovered_s(take.t, window)
     if missed > settings.max_gap_s:
         raise HandUnusableError(
@@ -143,21 +145,16 @@ def prepare_hand(take: Take, name: str, window: tuple[float, float], settings: S
             f"only {n} video frames between this hand's first keystroke and its "
             f"last release ({window[0]:.2f}-{window[1]:.2f} s); at least {MIN_FRAMES} "
             "are needed")
-    hand = take.hand(name)[mask]
-    swapped = other_hand_frames(hand, name, take.image_size)
-    n_swapped = int(swapped.sum())
+    track = track or checked_track(take, name)
+    hand = track.landmarks[mask]
+    n_swapped = int(track.other_hand[mask].sum())
     other = "left" if name == "right" else "right"
     if n_swapped > settings.max_missing_fraction * n:
         raise HandUnusableError(
             f"in {n_swapped} of {n} frames the {name} hand's landmarks have the shape of a "
             f"{other} hand: the tracker may label the hands the other way round, or the camera "
             "sees them mirrored or from below")
-    if n_swapped:
-        hand = np.where(swapped[:, None, None], np.nan, hand)
-    displaced = displaced_frames(hand, take.t[mask], take.image_size)
-    n_displaced = int(displaced.sum())
-    if n_displaced:
-        hand = np.where(displaced[:, None, None], np.nan, hand)
+    n_displaced = int(track.displaced[mask].sum())
     try:
         filled, n_filled = fill_gaps(
             take.t[mask], hand, name=name, max_gap_s=settings.max_gap_s,
@@ -193,11 +190,13 @@ def prepare(take: Take, settings: Settings = DEFAULT_SETTINGS) -> PreparedTake:
     hands = {}
     for name in HANDS:
         own = by_hand[name]
+        track = checked_track(take, name)
         try:
-            data, n, n_filled, n_swapped, n_displaced = prepare_hand(take, name, own, settings)
+            data, n, n_filled, n_swapped, n_displaced = prepare_hand(take, name, own, settings,
+                                                                     track)
             noise = tracking_noise(take.hand(name)[trim_mask(take.t, own)], take.image_size)
             hands[name] = PreparedHand(name, data, None, n, n_filled, n_swapped, n_displaced,
-                                       window=own, tracking_noise=noise)
+                                       window=own, tracking_noise=noise, track=track)
         except HandUnusableError as exc:
             hands[name] = PreparedHand(name, None, str(exc),
                                        n_frames=int(trim_mask(take.t, own).sum()), window=own)

@@ -43,12 +43,10 @@ class Threshold:
 class TaskModel:
     task: int
     path: Path
-    threshold: float
-    validation_mean: float
-    validation_sd: float
+    with_keys: Threshold  # set on the validation hands trimmed by their keys
     finger_error_mean: list[float]  # healthy validation error per finger group (6)
     preprocessing: str
-    score: str  # device.screening.statistic: what `threshold` applies to
+    score: str  # device.screening.statistic: what the thresholds apply to
     finger_norm: list[float] | None  # healthy per-finger peak error, for the focal score
     key_timing: KeyTimingNorm | None = None  # the second measure's norms, when trained
     trim_search: TrimSearch | None = None  # windows each hand is also judged over, if any
@@ -69,7 +67,7 @@ class TaskModel:
         if (trimmed_by == TRIMMED_BY_MOTION and self.without_keys is not None
                 and self.trim_search is not None):
             return self.without_keys
-        return Threshold(self.threshold, self.validation_mean, self.validation_sd)
+        return self.with_keys
 
 
 @dataclass
@@ -149,9 +147,7 @@ def load(root: Path | None = None) -> ModelSet:
         if not path.is_file():
             raise ModelError(f"{card_path}: task {key}'s model file {path} is missing")
         tasks[int(key)] = TaskModel(
-            task=int(key), path=path, threshold=float(entry["threshold"]),
-            validation_mean=float(entry["validation_error_mean"]),
-            validation_sd=float(entry["validation_error_sd"]),
+            task=int(key), path=path, with_keys=Threshold.from_card(entry, TRIMMED_BY_KEYS),
             finger_error_mean=[float(v) for v in entry["validation_finger_error_mean"]],
             preprocessing=entry["preprocessing"],
             score=entry.get("score", MSE),

@@ -24,6 +24,7 @@ import numpy as np
 
 from device.kinematics.errors import HandUnusableError
 from device.kinematics.prepare import PreparedTake, Settings, prepare_hand
+from device.kinematics.track_checks import CheckedTrack
 from device.kinematics.trim import TRIMMED_BY_MOTION
 from device.takefile import Take
 
@@ -71,11 +72,13 @@ class Judged:
 
 
 def _judged(take: Take, name: str, window: tuple[float, float], moves: list[Move],
-            settings: Settings, judge: Judge, prepared: dict[Move, np.ndarray] | None = None
+            settings: Settings, judge: Judge, track: CheckedTrack | None,
+            prepared: dict[Move, np.ndarray] | None = None
             ) -> dict[Move, tuple[float, np.ndarray]]:
     """The score and hand over ``window`` with its start and end moved by each (start, end)
     pair of ``moves``, judged in one batch; a move in ``prepared`` uses the hand given there,
-    and a moved window the video does not hold is left out."""
+    and a moved window the video does not hold is left out. ``track``: the hand's checked
+    track, made once for all the windows."""
     start, end = window
     kept, hands = [], []
     for move in moves:
@@ -84,7 +87,7 @@ def _judged(take: Take, name: str, window: tuple[float, float], moves: list[Move
         else:
             try:
                 hands.append(prepare_hand(take, name, (start + move[0], end + move[1]),
-                                          settings)[0])
+                                          settings, track)[0])
             except HandUnusableError:
                 continue
         kept.append(move)
@@ -105,18 +108,20 @@ def _lowest(take: Take, window: tuple[float, float], judged: dict[Move, tuple[fl
 
 
 def best_window(take: Take, name: str, data: np.ndarray, window: tuple[float, float],
-                settings: Settings, search: TrimSearch, judge: Judge) -> Judged:
+                settings: Settings, search: TrimSearch, judge: Judge,
+                track: CheckedTrack | None = None) -> Judged:
     """The hand's lowest score over its key window (``data``, already prepared) and the
     same window with its end moved by each shift; a moved window the video does not hold
     is left out. The window returned is cut to the frames its samples span."""
     moves = [(0.0, 0.0), *((0.0, shift) for shift in search.end_shifts_s)]
-    judged = _judged(take, name, window, moves, settings, judge, {(0.0, 0.0): data})
+    judged = _judged(take, name, window, moves, settings, judge, track, {(0.0, 0.0): data})
     score, hand, seen, (_, late) = _lowest(take, window, judged)
     return Judged(score, hand, seen, late)
 
 
 def best_motion_window(take: Take, name: str, data: np.ndarray, window: tuple[float, float],
-                       settings: Settings, judge: Judge) -> Judged:
+                       settings: Settings, judge: Judge, track: CheckedTrack | None = None
+                       ) -> Judged:
     """The hand's lowest score over its movement window (``data``, already prepared) with the
     start moved by MOTION_START_SHIFTS_S and the end by MOTION_END_SHIFTS_S, coarse then fine;
     a window shorter than MIN_MOTION_WINDOW_S, or one the video does not hold, is left
@@ -134,11 +139,12 @@ def best_motion_window(take: Take, name: str, data: np.ndarray, window: tuple[fl
           for j, b in enumerate(MOTION_END_SHIFTS_S)}
     coarse = {(i, j) for i in range(0, n_start, MOTION_COARSE_STEP)
               for j in range(0, n_end, MOTION_COARSE_STEP)}
-    judged = _judged(take, name, window, moves(coarse), settings, judge, {(0.0, 0.0): data})
+    judged = _judged(take, name, window, moves(coarse), settings, judge, track,
+                     {(0.0, 0.0): data})
     lowest = sorted(judged, key=lambda m: judged[m][0])[:MOTION_REFINED]
     near = {(at[m][0] + di, at[m][1] + dj) for m in lowest
             for di in (-1, 0, 1) for dj in (-1, 0, 1)} - coarse
-    judged |= _judged(take, name, window, moves(near), settings, judge)
+    judged |= _judged(take, name, window, moves(near), settings, judge, track)
     score, hand, seen, (early, late) = _lowest(take, window, judged)
     return Judged(score, hand, seen, late, early)
 
@@ -154,5 +160,6 @@ def judge_hand(take: Take, name: str, prepared: PreparedTake, settings: Settings
     if search is None or hand.window is None:
         return Judged(float(judge(hand.data[None])[0]), hand.data, hand.window, None)
     if prepared.trimmed_by == TRIMMED_BY_MOTION:
-        return best_motion_window(take, name, hand.data, hand.window, settings, judge)
-    return best_window(take, name, hand.data, hand.window, settings, search, judge)
+        return best_motion_window(take, name, hand.data, hand.window, settings, judge,
+                                  hand.track)
+    return best_window(take, name, hand.data, hand.window, settings, search, judge, hand.track)

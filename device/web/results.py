@@ -59,7 +59,7 @@ def hand_panels(report: SessionReport) -> list[dict[str, Any]]:
             norm = report.card.norm_for(take.task, view) if report.card else None
             entry["hands"].append({
                 "hand": hand, "view": view, "key_timing": keys,
-                "findings": view.findings(),
+                "findings": view.findings(motion_note_only=True),  # the summary says the rest
                 "score_svg": charts.score_chart(view.error, norm, f"{hand} hand against "
                                                 "healthy hands") if norm else "",
                 "map_svg": charts.explanation_map(view.explanation, view.window_s,

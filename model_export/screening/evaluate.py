@@ -138,7 +138,7 @@ def evaluate_models(cohort: Cohort, models: models_mod.ModelSet, with_float: boo
     tasks = {}
     for task in sorted(records):
         summary = summarise(records[task])
-        summary["threshold"] = models.tasks[task].threshold
+        summary["threshold"] = models.tasks[task].with_keys.value
         if with_float:
             summary["int8_vs_float"] = float_agreement(models, records[task], task)
         tasks[str(task)] = summary
