@@ -700,22 +700,29 @@ def test_the_displacement_limit_grows_with_the_frame_interval():
 
 
 def test_the_frame_checks_see_the_frames_just_outside_the_window():
-    """The checks run once over the hand's whole track (device/kinematics/track_checks.py), so
-    a hand put elsewhere in its window's first frame, the two frames after it lost, is found
-    from the frames before the window; within the window alone two of its six neighbours hold
-    the hand, too few to judge it. Bridged, it is as if the tracker had lost the hand there."""
+    """The checks run once over the hand's whole track (device/kinematics/track_checks.py).
+    A hand put elsewhere in its window's first or last frame, the two frames inside the
+    window next to it lost, is found from the frames outside the window (within the window
+    alone one of its six neighbours holds the hand, too few to judge it) and bridged as if
+    the tracker had lost the hand there. A frame put elsewhere just outside the window is not
+    counted as the window's."""
     take = make_take()
-    first = int(np.flatnonzero(take.t >= prepare(take).hands["right"].window[0])[0])
-    assert first >= 3
-    moved = _displaced(take, [first])
-    moved.landmarks[[first + 1, first + 2]] = np.nan
-    lost = moved.landmarks.copy()
-    lost[first] = np.nan
-    for name in ("left", "right"):
-        hand = prepare(moved).hands[name]
+    window = prepare(take).hands["right"].window
+    inside = np.flatnonzero((take.t >= window[0]) & (take.t <= window[1]))
+    first, last = int(inside[0]), int(inside[-1])
+    assert first >= 3 and last <= take.n_frames - 4
+    for edge, lost_next in ((first, [first + 1, first + 2]), (last, [last - 1, last - 2])):
+        moved = _displaced(take, [edge])
+        moved.landmarks[lost_next] = np.nan
+        lost = moved.landmarks.copy()
+        lost[edge] = np.nan
+        hand = prepare(moved).hands["right"]
         assert hand.n_displaced == 1
         np.testing.assert_array_equal(
-            hand.data, prepare(replace(take, landmarks=lost)).hands[name].data)
+            hand.data, prepare(replace(take, landmarks=lost)).hands["right"].data)
+    outside = prepare(_displaced(take, [first - 1, last + 1])).hands["right"]
+    assert outside.n_displaced == 0
+    np.testing.assert_array_equal(outside.data, prepare(take).hands["right"].data)
 
 
 def test_a_hand_refused_for_displaced_frames_is_told_why():

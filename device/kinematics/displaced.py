@@ -23,7 +23,7 @@ HALF_WINDOW = 3  # frames either side; the median then ignores up to 3 displaced
 # The palm's centre this many palm lengths from that median marks a displaced frame at 60
 # fps, and proportionally more at slower frame rates, where a hand moves further between
 # frames. The largest of the fresh synthetic cohort's 3,168 hands (every task, the fastest
-# tempo included) was 0.48 at 60 fps and 0.90 at 30 fps (every other frame), so at 30 fps
+# tempo included) was 0.49 at 60 fps and 0.89 at 30 fps (every other frame), so at 30 fps
 # (limit 1.2) a displacement of one palm length is not found, only larger ones.
 LIMIT_PALMS = 0.6
 LIMIT_FRAME_INTERVAL_S = 1 / 60
@@ -33,23 +33,26 @@ def displaced_frames(hand: np.ndarray, t: np.ndarray, image_size: tuple[int, int
                      ) -> np.ndarray:
     """Boolean (T,): the frames of a (T, 21, 3) track, times ``t``, whose palm centre lies
     more than the limit from the median of its positions over the HALF_WINDOW frames either
-    side; False where the hand is missing or too few frames around it hold it."""
+    side, in palm lengths over the same frames; False where the hand is missing or too few
+    frames around it hold it. Only the frame interval is the whole track's (the camera's)."""
     pixels = to_pixels(hand[:, PALM], image_size)[..., :2]  # wrist first, middle base third
     centre = pixels.mean(axis=1)
     palm = np.linalg.norm(pixels[:, 2] - pixels[:, 0], axis=1)
     if len(t) < 2 or np.isnan(palm).all():
         return np.zeros(len(hand), dtype=bool)
     interval = float(np.median(np.diff(t)))
-    limit = LIMIT_PALMS * max(1.0, interval / LIMIT_FRAME_INTERVAL_S) * float(np.nanmedian(palm))
-    padded = np.pad(centre, ((HALF_WINDOW, HALF_WINDOW), (0, 0)), constant_values=np.nan)
-    around = sliding_window_view(padded, 2 * HALF_WINDOW + 1, axis=0)  # (T, 2, frames)
+    values = np.column_stack([centre, palm])
+    values[np.isnan(values).any(axis=1)] = np.nan
+    padded = np.pad(values, ((HALF_WINDOW, HALF_WINDOW), (0, 0)), constant_values=np.nan)
+    around = sliding_window_view(padded, 2 * HALF_WINDOW + 1, axis=0)  # (T, 3, frames)
     held = (~np.isnan(around[:, 0, :])).sum(axis=1)
-    # the median of the frames that hold the hand (np.nanmedian's, without its per-window
-    # cost; 0.68 against 0.27 ms for a window of a take): NaNs sort last
+    # the median of the frames that hold the hand (np.nanmedian's, without its cost per
+    # frame): NaNs sort last
     ordered = np.sort(around, axis=2)
     rows = np.arange(len(held))
     low, high = ((held - 1) // 2).clip(0), held // 2
     median = (ordered[rows, :, low] + ordered[rows, :, high]) / 2
-    off = np.linalg.norm(centre - median, axis=1)
+    off = np.linalg.norm(centre - median[:, :2], axis=1)
+    limit = LIMIT_PALMS * max(1.0, interval / LIMIT_FRAME_INTERVAL_S) * median[:, 2]
     with np.errstate(invalid="ignore"):
         return (off > limit) & (held >= HALF_WINDOW + 1)

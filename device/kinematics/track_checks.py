@@ -3,9 +3,10 @@
 Two checks find frames that do not show this hand where it is: frames whose landmarks have
 the other hand's shape (device/kinematics/other_hand.py) and frames that put the whole hand
 somewhere else for a moment (device/kinematics/displaced.py). Both look at a frame and its
-neighbours only, so they run once over the hand's whole track, not again for every window
-the trim search prepares (device/screening/trim_search.py): that took a fifth of the time
-of preparing a window. Near a window's edges they now also see the frames just outside it.
+neighbours only (and the camera's frame interval), so they run once over the hand's whole
+track, not again for every window the trim search prepares (device/screening/trim_search.py):
+that took a fifth of the time of preparing a window. Near a window's edges they now also see
+the frames just outside it.
 """
 
 from __future__ import annotations
