@@ -145,7 +145,8 @@ def prepare_hand(take: Take, name: str, window: tuple[float, float], settings: S
             f"only {n} video frames between this hand's first keystroke and its "
             f"last release ({window[0]:.2f}-{window[1]:.2f} s); at least {MIN_FRAMES} "
             "are needed")
-    track = track or checked_track(take, name)
+    if track is None:
+        track = checked_track(take, name)
     hand = track.landmarks[mask]
     n_swapped = int(track.other_hand[mask].sum())
     other = "left" if name == "right" else "right"
