@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from model_export.commands import (
+    bound,
     evaluate,
     landmarks,
     merge,
@@ -24,7 +25,7 @@ from model_export.commands import (
     tune_int8,
 )
 
-COMMANDS = (synth, train, tune_int8, recalibrate, merge, evaluate, setups, landmarks)
+COMMANDS = (synth, train, tune_int8, recalibrate, merge, evaluate, setups, bound, landmarks)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -52,13 +52,13 @@ def test_threshold_is_mean_plus_two_sd_of_int8_validation_errors(trained):
     from device.screening.statistic import hand_score
 
     runner = TfliteModel(out / entry["file"])
-    assert entry["score"] == "focal/2" and len(entry["finger_window_norm"]) == 6
+    assert entry["score"] == "curl/1" and len(entry["finger_window_norm"]) == 5
     shifts = entry["trim_search"]["end_shifts_s"]
     assert shifts == [-0.075, -0.05, -0.025, 0.025, 0.05, 0.075]
     assert "best window end" in entry["threshold_method"]
 
     def score(x):
-        return hand_score("focal/2", x, runner(x), entry["finger_window_norm"])
+        return hand_score("curl/1", x, runner(x), entry["finger_window_norm"])
 
     errors, nominal = [], []
     for path in sorted(cohort.glob("*.take.npz")):
@@ -458,6 +458,52 @@ def test_smoothed_focal_score_keeps_a_sustained_curl_and_cancels_jitter():
     assert hand_score("focal/2", x, curl, norm) > 20 * hand_score("focal/2", x, jitter, norm)
 
 
+def test_curl_score_finds_a_fingertip_pulled_towards_the_wrist_and_ignores_the_rest():
+    """curl/1 keeps only each fingertip's residual along the hand (y of the hand's frame)
+    relative to its knuckle, smoothed: a ring fingertip held towards the wrist for a
+    quarter of the passage is found and named, the same displacement across the hand, of
+    the whole finger with its knuckle, or as frame-to-frame jitter is not."""
+    from device.screening.statistic import CURL_FINGERS, curl_errors, hand_score
+
+    x = np.zeros((128, 21, 3))
+    steps = slice(50, 82)
+    curled = x.copy()
+    curled[steps, 16, 1] = 0.05  # ring fingertip towards the wrist
+    across = x.copy()
+    across[steps, 16, 0] = 0.05  # the same, across the hand
+    whole = x.copy()
+    whole[steps, 13:17, 1] = 0.05  # the whole finger with its knuckle: no curl
+    jitter = x.copy()
+    jitter[:, 16, 1] = 0.05 * np.where(np.arange(128) % 2 == 0, 1.0, -1.0)
+    norm = [1e-4] * len(CURL_FINGERS)
+    found = curl_errors(x, curled)
+    assert CURL_FINGERS[int(np.argmax(found))] == "ring"
+    # 0.05 squared over a quarter of the passage: 6.25e-4 before smoothing, a little less after
+    assert 4.0 < hand_score("curl/1", x, curled, norm) < 6.25
+    assert hand_score("curl/1", x, across, norm) == 0.0
+    assert hand_score("curl/1", x, whole, norm) == pytest.approx(0.0, abs=1e-12)
+    # jitter has four times the curl's sum of squares and scores a tenth (at the ends)
+    assert np.sum((jitter - x) ** 2) > 3.9 * np.sum((curled - x) ** 2)
+    assert hand_score("curl/1", x, jitter, norm) < 0.1 * hand_score("curl/1", x, curled, norm)
+    # a healthy hand with the typical curl residual scores 1 against its own norm
+    assert hand_score("curl/1", x, curled, found) == pytest.approx(1.0)
+
+
+def test_a_card_whose_normalisers_do_not_fit_its_score_is_refused_when_loaded(tmp_path,
+                                                                                trained):
+    _, models = trained
+    out = tmp_path / "models"
+    shutil.copytree(models, out)
+    card = json.loads((out / "model_card.json").read_text())
+    entry = card["tasks"][str(TASK)]
+    assert entry["score"] == "curl/1"  # train's default: five fingers' normalisers
+    assert len(entry["finger_window_norm"]) == 5
+    entry["score"] = "focal/2"  # six finger groups
+    (out / "model_card.json").write_text(json.dumps(card))
+    with pytest.raises(models_mod.ModelError, match="focal/2 score needs 6 finger_window_norm"):
+        models_mod.load(out)
+
+
 def test_evaluate_repeated_splits(trained):
     """--repeats retrains on fresh 80/20 splits and reports mean and spread, judging as the
     models evaluated do (here with the trim search)."""
@@ -613,6 +659,31 @@ def test_recalibrate_judges_the_same_models_on_another_preprocessing(tmp_path, t
     assert again["recalibrated"]["from_preprocessing"] == MOVEMENT_ONLY
     assert again["recalibrated"]["trained_preprocessing"] == PREPROCESSING_VERSION
     assert again["recalibrated"]["trained_threshold"] == old["threshold"]
+
+
+def test_recalibrate_judges_the_same_models_by_another_score(tmp_path, trained):
+    """recalibrate --score: the card's score, its normalisers and thresholds change, the int8
+    file does not, the record says what the score was, and the box judges by the new one."""
+    from model_export.cli import main
+
+    cohort, models = trained
+    out = tmp_path / "models"
+    shutil.copytree(models, out)
+    before = json.loads((out / "model_card.json").read_text())["tasks"][str(TASK)]
+    other = "focal/2" if before["score"] == "curl/1" else "curl/1"
+    assert main(["recalibrate", "--cohort", str(cohort), "--models", str(out),
+                 "--score", other]) == 0
+    entry = json.loads((out / "model_card.json").read_text())["tasks"][str(TASK)]
+    assert entry["score"] == other
+    assert entry["recalibrated"]["from_score"] == before["score"]
+    assert len(entry["finger_window_norm"]) == (5 if other == "curl/1" else 6)
+    assert entry["threshold"] != before["threshold"]
+    assert "without_keys" in entry and "trim_search" in entry
+    assert (out / entry["file"]).read_bytes() == (models / before["file"]).read_bytes()
+    loaded = models_mod.load(out).tasks[TASK]
+    assert loaded.score == other
+    obj = score_take(make_take(task=TASK), models_mod.load(out), "x").as_contract()
+    assert obj["hands"]["right"]["error"] > 0
 
 
 def test_recalibrate_refuses_another_cohort_and_names_it(tmp_path, trained, capsys):

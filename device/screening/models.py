@@ -12,7 +12,7 @@ from device.kinematics import REPRESENTATIONS
 from device.kinematics.trim import TRIMMED_BY_KEYS, TRIMMED_BY_MOTION
 from device.screening.key_timing import KeyTimingNorm
 from device.screening.runtime import TfliteModel
-from device.screening.statistic import MSE, SCORES
+from device.screening.statistic import FINGER_NORM_SIZE, MSE, SCORES
 from device.screening.tracking_norm import TrackingNoiseNorm
 from device.screening.trim_search import TrimSearch
 
@@ -118,6 +118,15 @@ def _without_keys(card_path: Path, task: str, entry: dict[str, Any]) -> Threshol
             from None
 
 
+def _check_finger_norm(card_path: Path, task: str, model: TaskModel) -> None:
+    """A card whose normalisers do not fit its score is refused when loaded, not mid-take."""
+    wanted = FINGER_NORM_SIZE.get(model.score)
+    if wanted is not None and len(model.finger_norm or []) != wanted:
+        raise ModelError(f"{card_path}: task {task}'s {model.score} score needs {wanted} "
+                         f"finger_window_norm values, the card has "
+                         f"{len(model.finger_norm or [])}")
+
+
 def shipped_models_dir() -> Path:
     """The models that ship inside the package (trained on a synthetic cohort)."""
     return Path(str(resources.files("device").joinpath("models")))
@@ -160,6 +169,7 @@ def load(root: Path | None = None) -> ModelSet:
         if tasks[int(key)].score not in SCORES:
             raise ModelError(f"{card_path}: task {key} uses an unknown score "
                              f"{tasks[int(key)].score!r}")
+        _check_finger_norm(card_path, key, tasks[int(key)])
     if not tasks:
         raise ModelError(f"{card_path}: lists no task models")
     return ModelSet(root=root, card=card, tasks=tasks)

@@ -10,7 +10,7 @@ from typing import Any
 from device import takefile
 from device.kinematics import PAPER_PREPROCESSING, PREPROCESSING_VERSION, REPRESENTATIONS
 from device.kinematics.augment import BONE_SD, DEPTH_GAIN
-from device.screening.statistic import FOCAL, FOCAL_RAW, MSE, SCORES
+from device.screening.statistic import CURL, FOCAL, FOCAL_RAW, MSE, SCORES
 from model_export.screening.architecture import Architecture
 
 
@@ -35,10 +35,10 @@ def add_parsers(subparsers: Any) -> None:
     p.add_argument("--preprocessing", choices=REPRESENTATIONS, default=PREPROCESSING_VERSION,
                    help=f"hand representation: {PREPROCESSING_VERSION} (the box's, "
                         f"default) or {PAPER_PREPROCESSING} (the paper's, as a baseline)")
-    p.add_argument("--score", choices=SCORES, default=FOCAL,
-                   help=f"what a hand is judged by: {FOCAL} (the box's, default), {FOCAL_RAW} "
-                        f"(its predecessor, without smoothing) or {MSE} (the paper's "
-                        "whole-tensor mean squared error)")
+    p.add_argument("--score", choices=SCORES, default=CURL,
+                   help=f"what a hand is judged by: {CURL} (the box's, default), {FOCAL} and "
+                        f"{FOCAL_RAW} (its predecessors) or {MSE} (the paper's whole-tensor "
+                        "mean squared error); device/screening/statistic.py")
     p.add_argument("--max-epochs", type=int, default=400)
     p.add_argument("--patience", type=int, default=40)
     p.add_argument("--learning-rate", type=float, default=1e-3,

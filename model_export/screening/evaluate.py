@@ -203,14 +203,14 @@ def _pct(value: float | None) -> str:
     return "–" if value is None else f"{100 * value:.0f} %"
 
 
-def _with_interval(value: float | None, interval: list[float] | None) -> str:
+def with_interval(value: float | None, interval: list[float] | None) -> str:
     """"77 % (62-88)": the share and its 95 % interval over participants (metrics.py)."""
     if value is None or not interval:
         return _pct(value)
     return f"{100 * value:.0f} % ({100 * interval[0]:.0f}-{100 * interval[1]:.0f})"
 
 
-def _auc_text(summary: dict[str, Any]) -> str:
+def auc_text(summary: dict[str, Any]) -> str:
     """"0.87 (0.82-0.92)": the ROC AUC and its 95 % interval over participants."""
     auc, interval = summary.get("auc"), summary.get("auc_interval")
     if auc is None:
@@ -227,7 +227,7 @@ def _found_text(summary: dict[str, Any]) -> str:
     return " / ".join("–" if found.get(k) is None else f"{found[k]:.2f}" for k in ("50", "90"))
 
 
-def _severity_text(summary: dict[str, Any]) -> str:
+def severity_text(summary: dict[str, Any]) -> str:
     """"mild / moderate / marked" sensitivity; "–" for a summary without them (an evaluation
     written before key timing had them)."""
     bins = summary.get("by_severity")
@@ -250,14 +250,14 @@ def table(result: dict[str, Any]) -> str:
              "90 % of takes are found | int8 = float |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for task, s in result["tasks"].items():
-        sev = _severity_text(s)
+        sev = severity_text(s)
         agree = s.get("int8_vs_float")
         agree_text = (f"{_pct(agree['take_decision_agreement'])} of takes, "
                       f"{_pct(agree['decision_agreement'])} of hands "
                       f"(r = {agree['error_correlation']:.3f})" if agree else "–")
-        auc = _auc_text(s)
-        lines.append(f"| {task} | {_with_interval(s['sensitivity'], s.get('sensitivity_interval'))}"
-                     f" | {_with_interval(s['specificity'], s.get('specificity_interval'))} | "
+        auc = auc_text(s)
+        lines.append(f"| {task} | {with_interval(s['sensitivity'], s.get('sensitivity_interval'))}"
+                     f" | {with_interval(s['specificity'], s.get('specificity_interval'))} | "
                      f"{_pct(s['specificity_hands'])} | {_pct(s['sensitivity_affected_hand'])} | "
                      f"{_pct(s['specificity_unaffected_hand'])} | {auc} | "
                      f"{s['threshold']:.3g} | {s['n_healthy_takes']} | {s['n_dystonic_takes']} | "
@@ -273,9 +273,9 @@ def table(result: dict[str, Any]) -> str:
         if not k.get("n_healthy_takes") and not k.get("n_dystonic_takes"):
             lines.append(f"| {task} | not normed or no key data | | | | | | | |")
             continue
-        auc = _auc_text(k)
+        auc = auc_text(k)
         lines.append(f"| {task} | {_pct(k['sensitivity'])} | {_pct(k['specificity'])} | {auc} | "
-                     f"{_severity_text(k)} | {_found_text(k)} | {_pct(k['either_sensitivity'])} | "
+                     f"{severity_text(k)} | {_found_text(k)} | {_pct(k['either_sensitivity'])} | "
                      f"{_pct(k['either_specificity'])} | "
                      f"{k['n_healthy_takes']} / {k['n_dystonic_takes']} |")
     return "\n".join(lines)

@@ -23,7 +23,7 @@ from device.kinematics.prepare import Settings
 from device.screening.explain import finger_time_error
 from device.screening.models import CARD_FILE, CARD_FORMAT
 from device.screening.runtime import TfliteModel
-from device.screening.statistic import FOCAL, finger_peaks, hand_score, smoothing_of
+from device.screening.statistic import CURL, finger_errors, hand_score
 from device.screening.trim_search import TrimSearch
 from model_export.screening.architecture import Architecture
 from model_export.screening.cohort import Cohort, CohortError, HandSample, split_participants
@@ -121,8 +121,7 @@ def calibration(path: Path, x_train: np.ndarray, x_val: np.ndarray, score: str,
     hands (over their best window ends when ``search.trim`` is set), all from the int8
     model's own reconstructions."""
     train_recon = int8_reconstructions(path, x_train)
-    smoothing = smoothing_of(score)
-    finger_norm = np.mean([finger_peaks(a, b, smoothing)
+    finger_norm = np.mean([finger_errors(score, a, b)
                            for a, b in zip(x_train, train_recon, strict=True)], axis=0)
     if search.trim is None:
         val_recon = int8_reconstructions(path, x_val)
@@ -221,7 +220,7 @@ def validation_search(cohort: Cohort, task: int, val_ids: list[str],
 
 
 def train_task(cohort: Cohort, task: int, out: Path, config: TrainConfig, seed: int,
-               score: str = FOCAL, start_dir: Path | None = None,
+               score: str = CURL, start_dir: Path | None = None,
                trim: TrimSearch | None = None) -> dict[str, Any]:
     ids = healthy_ids(cohort, cohort.samples.get(task, []))
     if len(ids) < 2:
@@ -317,7 +316,7 @@ def same_data(a: dict[str, Any], b: dict[str, Any]) -> bool:
 
 
 def train_all(cohort: Cohort, out: Path, tasks: list[int], config: TrainConfig,
-              seed: int, score: str = FOCAL, keep_other_tasks: bool = False,
+              seed: int, score: str = CURL, keep_other_tasks: bool = False,
               start_dir: Path | None = None, trim: TrimSearch | None = None
               ) -> dict[str, Any]:
     """Train ``tasks`` into ``out`` and write its card; with ``keep_other_tasks`` the models
@@ -404,14 +403,15 @@ def as_trained(entry: dict[str, Any]) -> dict[str, Any]:
 
 
 def recalibrate_all(cohort: Cohort, out: Path, tasks: list[int],
-                    trim: TrimSearch | None = None) -> dict[str, Any]:
+                    trim: TrimSearch | None = None, score: str | None = None) -> dict[str, Any]:
     """Judge the int8 models of ``tasks`` in ``out`` on hands prepared as ``cohort`` was
     (its preprocessing): the score's normalisers and the threshold computed again on the
     same training and validation people, the models themselves unchanged. Only for a
     preprocessing whose hands the models' training augmentation covered (kinematics/4's
     depth rescaling against kinematics/3's: a depth gain of 0.72-1.0 on average, inside the
-    0.5-2 the shipped models were trained with). The key timing norms are computed again
-    too, from the same people."""
+    0.5-2 the shipped models were trained with). With ``score`` the hands are judged by that
+    score (device/screening/statistic.py) instead of the one each model had. The key timing
+    norms are computed again too, from the same people."""
     old, todo = trained_entries(cohort, out, tasks)
     splits = {task: split_hands(cohort, task, entry["train_participants"],
                                 entry["validation_participants"])
@@ -420,7 +420,7 @@ def recalibrate_all(cohort: Cohort, out: Path, tasks: list[int],
     now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     for task, entry in todo.items():
         x_train, x_val = splits[task]
-        update = calibration(out / entry["file"], x_train, x_val, entry["score"],
+        update = calibration(out / entry["file"], x_train, x_val, score or entry["score"],
                              validation_search(cohort, task, entry["validation_participants"],
                                                trim))
         # norms from other people or key sensors are not kept: without keys, none
@@ -441,7 +441,7 @@ def recalibrate_all(cohort: Cohort, out: Path, tasks: list[int],
                 if key not in ("trim_search", "without_keys")}
         entries[str(task)] = kept | update | {"recalibrated": as_trained(entry) | {
             "from_preprocessing": entry["preprocessing"], "threshold_before": entry["threshold"],
-            "date": now}}
+            "from_score": entry["score"], "date": now}}
     return write_card(out, entries, int(old.get("split_seed") or 0), old["architecture"],
                       old["training"])
 
