@@ -48,9 +48,10 @@ def test_a_training_cohort_without_patients_is_refused_with_a_clear_message(tmp_
 def test_the_table_gives_each_task_at_the_papers_specificities():
     from model_export.screening.bound import table
 
-    point = {"specificity": 0.95, "sensitivity": 0.875, "sensitivity_interval": [0.8, 0.93],
+    point = {"target_specificity": 0.95, "specificity": 0.953, "sensitivity": 0.875,
+             "sensitivity_interval": [0.8, 0.93],
              "auc": 0.959, "auc_interval": [0.93, 0.98],
              "by_severity": {"mild": {"sensitivity": 0.62}, "moderate": {"sensitivity": 0.97},
                              "marked": {"sensitivity": 1.0}}}
     text = table({4: {"operating_points": [point]}})
-    assert "| 4 | 95 % | 88 % (80-93) | 0.96 (0.93-0.98) | 62 % / 97 % / 100 % |" in text
+    assert "| 4 | 95 / 95 % | 88 % (80-93) | 0.96 (0.93-0.98) | 62 % / 97 % / 100 % |" in text

@@ -485,8 +485,13 @@ def test_curl_score_finds_a_fingertip_pulled_towards_the_wrist_and_ignores_the_r
     # jitter has four times the curl's sum of squares and scores a tenth (at the ends)
     assert np.sum((jitter - x) ** 2) > 3.9 * np.sum((curled - x) ** 2)
     assert hand_score("curl/1", x, jitter, norm) < 0.1 * hand_score("curl/1", x, curled, norm)
-    # a healthy hand with the typical curl residual scores 1 against its own norm
-    assert hand_score("curl/1", x, curled, found) == pytest.approx(1.0)
+    # the thumb's curl is measured from its own knuckle (landmark 2), not from its base (1)
+    thumb = x.copy()
+    thumb[steps, 1:3, 1] = 0.05  # the whole thumb moved along the hand: no curl
+    thumb[steps, 3:5, 1] = 0.05
+    assert hand_score("curl/1", x, thumb, norm) == pytest.approx(0.0, abs=1e-12)
+    thumb[steps, 1, 1] = 0.0  # only the base stays: the thumb is still not curled
+    assert hand_score("curl/1", x, thumb, norm) == pytest.approx(0.0, abs=1e-12)
 
 
 def test_a_card_whose_normalisers_do_not_fit_its_score_is_refused_when_loaded(tmp_path,
@@ -669,19 +674,24 @@ def test_recalibrate_judges_the_same_models_by_another_score(tmp_path, trained):
     cohort, models = trained
     out = tmp_path / "models"
     shutil.copytree(models, out)
-    before = json.loads((out / "model_card.json").read_text())["tasks"][str(TASK)]
-    other = "focal/2" if before["score"] == "curl/1" else "curl/1"
+    card_before = json.loads((out / "model_card.json").read_text())
+    before = card_before["tasks"][str(TASK)]
+    assert before["score"] == "curl/1"  # train's default
     assert main(["recalibrate", "--cohort", str(cohort), "--models", str(out),
-                 "--score", other]) == 0
-    entry = json.loads((out / "model_card.json").read_text())["tasks"][str(TASK)]
-    assert entry["score"] == other
-    assert entry["recalibrated"]["from_score"] == before["score"]
-    assert len(entry["finger_window_norm"]) == (5 if other == "curl/1" else 6)
+                 "--score", "focal/2"]) == 0
+    card = json.loads((out / "model_card.json").read_text())
+    entry = card["tasks"][str(TASK)]
+    assert card["model_id"] != card_before["model_id"]
+    assert entry["score"] == "focal/2" and "focal/2" in entry["threshold_method"]
+    assert "focal/2" in entry["without_keys"]["threshold_method"]
+    assert entry["recalibrated"]["from_score"] == "curl/1"
+    assert entry["recalibrated"]["trained_score"] == "curl/1"
+    assert len(entry["finger_window_norm"]) == 6
     assert entry["threshold"] != before["threshold"]
-    assert "without_keys" in entry and "trim_search" in entry
+    assert "trim_search" in entry
     assert (out / entry["file"]).read_bytes() == (models / before["file"]).read_bytes()
     loaded = models_mod.load(out).tasks[TASK]
-    assert loaded.score == other
+    assert loaded.score == "focal/2"
     obj = score_take(make_take(task=TASK), models_mod.load(out), "x").as_contract()
     assert obj["hands"]["right"]["error"] > 0
 
@@ -777,3 +787,28 @@ def test_frames_that_put_the_whole_hand_elsewhere_are_left_out_and_said(trained)
         assert result.hands[hand].error == pytest.approx(as_lost.hands[hand].error, rel=1e-9)
     assert list(changed.sum(axis=0)) == [3, 3]  # three frames of each hand
     assert "displaced_frames" not in score_take(take, models).as_contract()["details"]["left"]
+
+
+def test_the_curl_score_is_refused_for_the_papers_image_coordinates(tmp_path, trained, capsys):
+    """curl/1 reads the hand frame's y axis, which image/1 hands do not have: train and
+    recalibrate refuse the pair before writing anything, and the box refuses such a card."""
+    from model_export.cli import main
+
+    cohort, models = trained
+    out = tmp_path / "paper"
+    assert main(["train", "--cohort", str(cohort), "--out", str(out), "--tasks", str(TASK),
+                 "--max-epochs", "1", "--preprocessing", "image/1"]) == 2
+    assert "curl/1 score needs hands in the hand's own frame" in capsys.readouterr().err
+    assert not out.exists()
+    copy = tmp_path / "models"
+    shutil.copytree(models, copy)
+    card_bytes = (copy / "model_card.json").read_bytes()
+    assert main(["recalibrate", "--cohort", str(cohort), "--models", str(copy),
+                 "--preprocessing", "image/1"]) == 2
+    assert "image/1" in capsys.readouterr().err
+    assert (copy / "model_card.json").read_bytes() == card_bytes
+    card = json.loads(card_bytes)
+    card["tasks"][str(TASK)]["preprocessing"] = "image/1"
+    (copy / "model_card.json").write_text(json.dumps(card))
+    with pytest.raises(models_mod.ModelError, match="hand's own frame"):
+        models_mod.load(copy)

@@ -12,7 +12,7 @@ from device.kinematics import REPRESENTATIONS
 from device.kinematics.trim import TRIMMED_BY_KEYS, TRIMMED_BY_MOTION
 from device.screening.key_timing import KeyTimingNorm
 from device.screening.runtime import TfliteModel
-from device.screening.statistic import FINGER_NORM_SIZE, MSE, SCORES
+from device.screening.statistic import FINGER_NORM_SIZE, MSE, SCORES, unfit_score
 from device.screening.tracking_norm import TrackingNoiseNorm
 from device.screening.trim_search import TrimSearch
 
@@ -47,7 +47,7 @@ class TaskModel:
     finger_error_mean: list[float]  # healthy validation error per finger group (6)
     preprocessing: str
     score: str  # device.screening.statistic: what the thresholds apply to
-    finger_norm: list[float] | None  # healthy per-finger peak error, for the focal score
+    finger_norm: list[float] | None  # healthy per-finger error the score divides by
     key_timing: KeyTimingNorm | None = None  # the second measure's norms, when trained
     trim_search: TrimSearch | None = None  # windows each hand is also judged over, if any
     tracking_norm: TrackingNoiseNorm | None = None  # how precisely healthy hands were tracked
@@ -170,6 +170,8 @@ def load(root: Path | None = None) -> ModelSet:
             raise ModelError(f"{card_path}: task {key} uses an unknown score "
                              f"{tasks[int(key)].score!r}")
         _check_finger_norm(card_path, key, tasks[int(key)])
+        if why := unfit_score(tasks[int(key)].score, tasks[int(key)].preprocessing):
+            raise ModelError(f"{card_path}: task {key}: {why}")
     if not tasks:
         raise ModelError(f"{card_path}: lists no task models")
     return ModelSet(root=root, card=card, tasks=tasks)

@@ -5,10 +5,10 @@
 passage, which the whole-tensor mean dilutes about twentyfold; so each finger's error is
 averaged over every window of 1/8 of the passage, the worst window kept, divided by the same
 quantity on healthy hands, and the worst finger gives the score. ``focal/2`` (the box's
-default) does the same on the residual first averaged, with its sign, over SMOOTHING steps:
-the involuntary curl lasts tenths of a second and pulls a finger the same way throughout,
-whereas most of a healthy hand's residual is frame-to-frame tracker jitter that this
-averaging cancels. ``curl/1`` (the box's default since 2026-11-26) looks only where a
+default before curl/1) does the same on the residual first averaged, with its sign, over
+SMOOTHING steps: the involuntary curl lasts tenths of a second and pulls a finger the same
+way throughout, whereas most of a healthy hand's residual is frame-to-frame tracker jitter
+that this averaging cancels. ``curl/1`` (the box's default since 2026-11-26) looks only where a
 dystonic curl shows: each fingertip's reconstruction residual along the hand (the y axis of
 the hand's frame, device/kinematics/frames.py) relative to its knuckle's, smoothed over
 CURL_SMOOTHING steps, its mean square over the whole passage per finger, divided by the same
@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
+from device.kinematics import PAPER_PREPROCESSING
 from device.screening.explain import FINGER_GROUPS, WINDOW
 
 CURL = "curl/1"
@@ -44,6 +45,15 @@ CURL_SMOOTHING = 8.0
 # how many per-finger normalisers (the card's finger_window_norm) each score divides by
 FINGER_NORM_SIZE = {CURL: len(CURL_FINGERS), FOCAL: len(FINGER_GROUPS),
                     FOCAL_RAW: len(FINGER_GROUPS)}
+
+
+def unfit_score(kind: str, representation: str) -> str | None:
+    """Why ``kind`` cannot judge hands prepared as ``representation`` (None: it can): curl/1
+    reads the y axis of the hand's own frame, which the paper's image coordinates lack."""
+    if kind == CURL and representation == PAPER_PREPROCESSING:
+        return (f"the {CURL} score needs hands in the hand's own frame, not "
+                f"{PAPER_PREPROCESSING} (the image's axes); use --score mse/1 or focal/2")
+    return None
 
 
 def smoothing_of(kind: str) -> int:

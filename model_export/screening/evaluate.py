@@ -41,7 +41,8 @@ def same_cohort(cohort: Cohort, provenance_of_model: dict[str, Any]) -> bool:
     return prov["cohort"] == trained.get("cohort")
 
 
-def _participant(cohort: Cohort, pid: str) -> tuple[str, float, str]:
+def participant_fields(cohort: Cohort, pid: str) -> tuple[str, float, str]:
+    """Group, severity and affected hand; a take of someone not listed counts as healthy."""
     p = cohort.participants.get(pid)
     return (p.group, p.severity, p.affected_hand) if p else ("healthy", 0.0, "none")
 
@@ -61,7 +62,7 @@ def score_cohort(cohort: Cohort, models: models_mod.ModelSet) -> dict[int, list[
         if pid in exclude.get(take.task, set()):
             continue
         score = score_take(take, models, file)
-        group, severity, affected = _participant(cohort, pid)
+        group, severity, affected = participant_fields(cohort, pid)
         ratio = {h: (s.severity if s else None) for h, s in score.hands.items()}
         records.setdefault(take.task, []).append(TakeRecord(
             file, take.task, pid, group, severity, affected, ratio, score.key_margins))
@@ -178,7 +179,7 @@ def evaluate_repeated(cohort: Cohort, tasks: list[int], repeats: int, config: Tr
                 records = []
                 for s in samples:
                     if s.file in by_file:
-                        group, severity, affected = _participant(cohort, s.participant)
+                        group, severity, affected = participant_fields(cohort, s.participant)
                         ratio = by_file.pop(s.file)
                         records.append(TakeRecord(s.file, task, s.participant, group, severity,
                                                   affected, ratio))

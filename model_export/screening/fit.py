@@ -23,7 +23,7 @@ from device.kinematics.prepare import Settings
 from device.screening.explain import finger_time_error
 from device.screening.models import CARD_FILE, CARD_FORMAT
 from device.screening.runtime import TfliteModel
-from device.screening.statistic import CURL, finger_errors, hand_score
+from device.screening.statistic import CURL, finger_errors, hand_score, unfit_score
 from device.screening.trim_search import TrimSearch
 from model_export.screening.architecture import Architecture
 from model_export.screening.cohort import Cohort, CohortError, HandSample, split_participants
@@ -322,6 +322,8 @@ def train_all(cohort: Cohort, out: Path, tasks: list[int], config: TrainConfig,
     """Train ``tasks`` into ``out`` and write its card; with ``keep_other_tasks`` the models
     of other tasks already in ``out`` stay and keep their card entries; with ``start_dir``
     each task trains on from that directory's float model instead of random weights."""
+    if why := unfit_score(score, cohort.settings.representation):
+        raise CohortError(why)
     out.mkdir(parents=True, exist_ok=True)
     prov = provenance(cohort)
     entries = kept_entries(out, tasks) if keep_other_tasks else {}
@@ -397,6 +399,7 @@ def as_trained(entry: dict[str, Any]) -> dict[str, Any]:
     earlier = entry.get("recalibrated") or {}
     return {key: earlier.get(key, entry.get(name)) for key, name in (
         ("trained_preprocessing", "preprocessing"),
+        ("trained_score", "score"),
         ("trained_threshold", "threshold"),
         ("trained_float_train_error", "float_train_error"),
         ("trained_float_validation_error", "float_validation_error"))}
@@ -413,6 +416,9 @@ def recalibrate_all(cohort: Cohort, out: Path, tasks: list[int],
     score (device/screening/statistic.py) instead of the one each model had. The key timing
     norms are computed again too, from the same people."""
     old, todo = trained_entries(cohort, out, tasks)
+    for entry in todo.values():
+        if why := unfit_score(score or entry["score"], cohort.settings.representation):
+            raise CohortError(why)
     splits = {task: split_hands(cohort, task, entry["train_participants"],
                                 entry["validation_participants"])
               for task, entry in todo.items()}  # every task checked before the card changes
