@@ -20,7 +20,7 @@ from model_export.commands.tune_int8 import card_tasks
 def add_parsers(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "recalibrate", help="compute trained models' thresholds again on hands prepared "
-                            "with another preprocessing")
+                            "with another preprocessing, or for another score")
     p.add_argument("--cohort", type=Path, required=True,
                    help="the cohort the models were trained on")
     p.add_argument("--models", type=Path, required=True, help="model directory (changed)")

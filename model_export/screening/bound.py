@@ -86,6 +86,11 @@ def build(config: BoundConfig) -> tf.keras.Model:
     return tf.keras.Model(inputs, tf.keras.layers.Dense(1)(x), name="labelled_classifier")
 
 
+def standardised(x: np.ndarray, mean: np.ndarray, sd: np.ndarray) -> np.ndarray:
+    """(n, 128, 63) hands, each feature scaled by the training part's mean and SD."""
+    return ((x - mean) / sd).astype(np.float32)
+
+
 @dataclass
 class Classifier:
     model: tf.keras.Model
@@ -94,8 +99,8 @@ class Classifier:
     epochs: int
 
     def logits(self, hands: Hands) -> np.ndarray:
-        x = ((hands.x - self.mean) / self.sd).astype(np.float32)
-        return self.model.predict(x, batch_size=256, verbose=0).reshape(-1)
+        return self.model.predict(standardised(hands.x, self.mean, self.sd), batch_size=256,
+                                  verbose=0).reshape(-1)
 
 
 def fit(hands: Hands, config: BoundConfig, seed: int) -> Classifier:
@@ -117,9 +122,8 @@ def fit(hands: Hands, config: BoundConfig, seed: int) -> Classifier:
     stop = tf.keras.callbacks.EarlyStopping("val_loss", patience=config.patience,
                                             restore_best_weights=True)
     history = model.fit(
-        ((train.x - mean) / sd).astype(np.float32), train.affected.astype(np.float32),
-        validation_data=(((val.x - mean) / sd).astype(np.float32),
-                         val.affected.astype(np.float32)),
+        standardised(train.x, mean, sd), train.affected.astype(np.float32),
+        validation_data=(standardised(val.x, mean, sd), val.affected.astype(np.float32)),
         epochs=config.max_epochs, batch_size=config.batch_size, class_weight=weights,
         callbacks=[stop], verbose=0)
     epochs = len(history.history["loss"])
