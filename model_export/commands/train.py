@@ -70,6 +70,9 @@ def add_parsers(subparsers: Any) -> None:
                         "up to 75 ms (device/screening/trim_search.py)")
     p.add_argument("--width", type=int, default=Architecture.width)
     p.add_argument("--code-channels", type=int, default=Architecture.code_channels)
+    p.add_argument("--uncentred", dest="centred", action="store_false",
+                   help="feed the hand as it is, not minus the task's mean training hand "
+                        "(the models before 2026-11-27)")
     p.set_defaults(func=run)
 
 
@@ -86,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
     except (cohort_mod.CohortError, takefile.TakeFileError) as exc:
         print(f"train: {exc}", file=sys.stderr)
         return 2
-    config = TrainConfig(arch=Architecture(args.width, args.code_channels),
+    config = TrainConfig(arch=Architecture(args.width, args.code_channels, args.centred),
                          max_epochs=args.max_epochs, patience=args.patience,
                          learning_rate=args.learning_rate,
                          augment_copies=args.augment_copies, int8_epochs=args.int8_epochs,

@@ -196,10 +196,10 @@ def starting_model(start_dir: Path, task: int, cohort: Cohort, val_ids: list[str
                           f"starts from the float model in {FLOAT_DIR}/, which merge and "
                           "train keep)")
     arch = entry.get("architecture") or {}
-    if (arch.get("width"), arch.get("code_channels")) != (config.arch.width,
-                                                          config.arch.code_channels):
+    if "width" not in arch or Architecture.from_card(arch) != config.arch:
         raise CohortError(f"{start_dir}: task {task}'s model has another architecture "
-                          f"({arch}); give the same --width and --code-channels")
+                          f"({arch}); give the same --width, --code-channels and "
+                          "--uncentred")
     if same_data(entry.get("provenance") or {}, provenance(cohort)):
         seen = sorted(set(entry.get("train_participants", [])) & set(val_ids))
         if seen:
@@ -327,8 +327,10 @@ def train_all(cohort: Cohort, out: Path, tasks: list[int], config: TrainConfig,
     out.mkdir(parents=True, exist_ok=True)
     prov = provenance(cohort)
     entries = kept_entries(out, tasks) if keep_other_tasks else {}
-    architecture = {"kind": "convolutional autoencoder, 7 + 7 conv layers",
-                    **config.arch.as_dict()}
+    kind = "convolutional autoencoder, 7 + 7 conv layers"
+    if config.arch.centred:
+        kind += ", on the hand minus the task's mean training hand"
+    architecture = {"kind": kind, **config.arch.as_dict()}
     for task in tasks:
         entry = train_task(cohort, task, out, config, seed, score, start_dir, trim)
         entries[str(task)] = entry | {
@@ -474,7 +476,7 @@ def tune_all_for_int8(cohort: Cohort, out: Path, tasks: list[int], epochs: int,
         training, arch = entry["training"], entry["architecture"]
         augmentation = training["augmentation"]
         config = TrainConfig(
-            arch=Architecture(int(arch["width"]), int(arch["code_channels"])),
+            arch=Architecture.from_card(arch),
             augment_copies=int(augmentation["copies_per_epoch"]),
             max_angle_deg=float(augmentation["max_angle_deg"]),
             max_scale=float(augmentation["max_scale"]),

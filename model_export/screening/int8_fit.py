@@ -46,12 +46,15 @@ class Int8WeightConv2D(tf.keras.layers.Conv2D):
 
 
 def on_int8_grid(model: tf.keras.Model) -> list[np.ndarray]:
-    """The model's weights with every kernel rounded to the int8 grid (biases unchanged)."""
+    """The model's weights with every kernel rounded to the int8 grid (biases and the
+    centring hand unchanged)."""
     out = []
     for layer in model.layers:
+        weights = layer.get_weights()
         if isinstance(layer, tf.keras.layers.Conv2D):
-            kernel, bias = layer.get_weights()
-            out += [int8_grid(kernel), bias]
+            kernel, bias = weights
+            weights = [int8_grid(kernel), bias]
+        out += weights
     return out
 
 

@@ -9,12 +9,42 @@ ReLU, nearest-neighbour up-sampling) has a full-integer int8 TFLite kernel.
 
 from __future__ import annotations
 
+import contextlib
+
+import numpy as np
 import tensorflow as tf
 
 from device.kinematics import N_SAMPLES
 from model_export.screening.architecture import DEFAULT_ARCHITECTURE, Architecture
 
 N_LANDMARKS = 21
+
+
+@tf.keras.utils.register_keras_serializable(package="dystonia_box")
+class Shift(tf.keras.layers.Layer):
+    """Adds ``sign`` times a fixed hand (128, 21, 3): the task's mean training hand, set by
+    training (``set_mean``), stored with the weights and exported as a constant."""
+
+    def __init__(self, sign: float, **kwargs):
+        super().__init__(**kwargs)
+        self.sign = float(sign)
+
+    def build(self, input_shape):
+        self.mean = self.add_weight(name="mean", shape=tuple(input_shape[1:]),
+                                    initializer="zeros", trainable=False)
+
+    def call(self, inputs):
+        return inputs + self.sign * self.mean
+
+    def get_config(self):
+        return super().get_config() | {"sign": self.sign}
+
+
+def set_mean(model: tf.keras.Model, mean: np.ndarray) -> None:
+    """Centre a centred model on ``mean``; a model without centring is left as it is."""
+    for name in ("centre", "uncentre"):
+        with contextlib.suppress(ValueError):
+            model.get_layer(name).set_weights([mean.astype(np.float32)])
 
 
 def build(arch: Architecture = DEFAULT_ARCHITECTURE, batch_size: int | None = None,
@@ -25,7 +55,8 @@ def build(arch: Architecture = DEFAULT_ARCHITECTURE, batch_size: int | None = No
     inputs = tf.keras.Input(shape=(N_SAMPLES, N_LANDMARKS, 3), batch_size=batch_size,
                             name="hand")
     # encoder: 128x21 -> 64x21 -> 32x21 -> 16x7 -> 8x7
-    x = conv(w, (5, 3), padding="same", activation="relu", name="enc1")(inputs)
+    x = Shift(-1.0, name="centre")(inputs) if arch.centred else inputs
+    x = conv(w, (5, 3), padding="same", activation="relu", name="enc1")(x)
     x = conv(w, (3, 3), strides=(2, 1), padding="same", activation="relu", name="enc2")(x)
     x = conv(2 * w, (3, 3), padding="same", activation="relu", name="enc3")(x)
     x = conv(2 * w, (3, 3), strides=(2, 1), padding="same", activation="relu", name="enc4")(x)
@@ -45,4 +76,6 @@ def build(arch: Architecture = DEFAULT_ARCHITECTURE, batch_size: int | None = No
     x = up((2, 1), name="up4")(x)
     x = conv(w, (5, 3), padding="same", activation="relu", name="dec6")(x)
     outputs = conv(3, (3, 3), padding="same", name="dec7")(x)
+    if arch.centred:
+        outputs = Shift(1.0, name="uncentre")(outputs)
     return tf.keras.Model(inputs, outputs, name="hand_autoencoder")

@@ -21,7 +21,7 @@ import tensorflow as tf
 from device.kinematics.augment import BONE_SD, DEPTH_GAIN, augment
 from model_export.screening.architecture import Architecture
 from model_export.screening.int8_fit import fine_tune_for_int8
-from model_export.screening.model import build
+from model_export.screening.model import build, set_mean
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +91,8 @@ def train(x_train: np.ndarray, x_val: np.ndarray, config: TrainConfig, seed: int
     model = build(config.arch)
     if start is not None:
         model.set_weights(start.get_weights())
+    else:
+        set_mean(model, x_train.mean(axis=0))
     optimizer = tf.keras.optimizers.Adam(config.learning_rate)
     model.compile(optimizer=optimizer, loss="mse")
     best, best_weights, best_epoch, stale = np.inf, model.get_weights(), 0, 0
