@@ -29,7 +29,7 @@ def test_a_centred_model_without_weights_gives_back_its_mean_hand_in_int8_too(tm
     from model_export.screening.int8_fit import on_int8_grid
     from model_export.screening.model import build, set_mean
 
-    arch = Architecture(4, 2)
+    arch = Architecture(4, 2, centred=True)
     model = build(arch)
     mean = _mean_hand()
     set_mean(model, mean)
@@ -55,7 +55,8 @@ def test_training_centres_the_model_on_the_training_hands_mean():
 
     rng = np.random.default_rng(1)
     x = _mean_hand()[None] + rng.normal(0, 0.05, (6, 128, 21, 3)).astype(np.float32)
-    config = TrainConfig(Architecture(4, 2), max_epochs=1, augment_copies=0, int8_epochs=1)
+    config = TrainConfig(Architecture(4, 2, centred=True), max_epochs=1, augment_copies=0,
+                         int8_epochs=1)
     model = train(x[:4], x[4:], config, seed=0).model
     for name in ("centre", "uncentre"):
         assert np.allclose(model.get_layer(name).get_weights()[0], x[:4].mean(axis=0))
@@ -67,17 +68,19 @@ def test_training_centres_the_model_on_the_training_hands_mean():
 def test_the_card_records_centring_and_older_cards_read_as_uncentred(trained, tmp_path):
     from model_export.screening.architecture import Architecture
 
-    cohort, out = trained
+    cohort, out = trained  # trained without --centred
     card = json.loads((out / "model_card.json").read_text())
     arch = card["tasks"][str(TASK)]["architecture"]
-    assert arch["centred"] is True and "mean training hand" in arch["kind"]
+    assert arch["centred"] is False and "mean training hand" not in arch["kind"]
     old = {k: v for k, v in arch.items() if k != "centred"}
     assert Architecture.from_card(old) == Architecture(8, 4, centred=False)
-    # training on from these models without centring is another architecture: refused
+    assert Architecture.from_card(old | {"centred": True}) == Architecture(8, 4, centred=True)
+    # training on from these models with centring is another architecture: refused
     result = subprocess.run(
         [sys.executable, "-m", "model_export", "train", "--cohort", str(cohort), "--tasks",
          str(TASK), "--max-epochs", "1", "--width", "8", "--code-channels", "4",
-         "--uncentred", "--init-from", str(out), "--out", str(tmp_path / "warm")],
+         "--centred", "--init-from", str(out), "--out", str(tmp_path / "warm")],
         capture_output=True, text=True)
     assert result.returncode == 2
-    assert "another architecture" in result.stderr and "--uncentred" in result.stderr
+    assert "another architecture" in result.stderr and "--centred" in result.stderr
+    assert not (tmp_path / "warm" / "model_card.json").exists()

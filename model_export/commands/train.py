@@ -70,9 +70,9 @@ def add_parsers(subparsers: Any) -> None:
                         "up to 75 ms (device/screening/trim_search.py)")
     p.add_argument("--width", type=int, default=Architecture.width)
     p.add_argument("--code-channels", type=int, default=Architecture.code_channels)
-    p.add_argument("--uncentred", dest="centred", action="store_false",
-                   help="feed the hand as it is, not minus the task's mean training hand "
-                        "(the models before 2026-11-27)")
+    p.add_argument("--centred", action="store_true",
+                   help="the model subtracts the task's mean training hand from its input "
+                        "and adds it back to its output (docs/screening.md)")
     p.set_defaults(func=run)
 
 

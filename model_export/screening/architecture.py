@@ -13,8 +13,8 @@ class Architecture:
     code_channels: int = 8  # channels of the bottleneck (8 x 7 x code_channels values)
     # the model sees the hand minus its task's mean training hand and adds it back, so the
     # convolutions learn how hands differ from the passage's typical movement rather than
-    # the movement itself (docs/screening.md)
-    centred: bool = True
+    # the movement itself (docs/screening.md; tried, not the default)
+    centred: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

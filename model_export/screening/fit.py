@@ -199,7 +199,7 @@ def starting_model(start_dir: Path, task: int, cohort: Cohort, val_ids: list[str
     if "width" not in arch or Architecture.from_card(arch) != config.arch:
         raise CohortError(f"{start_dir}: task {task}'s model has another architecture "
                           f"({arch}); give the same --width, --code-channels and "
-                          "--uncentred")
+                          "--centred")
     if same_data(entry.get("provenance") or {}, provenance(cohort)):
         seen = sorted(set(entry.get("train_participants", [])) & set(val_ids))
         if seen:
