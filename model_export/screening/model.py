@@ -10,6 +10,7 @@ ReLU, nearest-neighbour up-sampling) has a full-integer int8 TFLite kernel.
 from __future__ import annotations
 
 import contextlib
+from typing import Any
 
 import numpy as np
 import tensorflow as tf
@@ -25,18 +26,18 @@ class Shift(tf.keras.layers.Layer):
     """Adds ``sign`` times a fixed hand (128, 21, 3): the task's mean training hand, set by
     training (``set_mean``), stored with the weights and exported as a constant."""
 
-    def __init__(self, sign: float, **kwargs):
+    def __init__(self, sign: float, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.sign = float(sign)
 
-    def build(self, input_shape):
+    def build(self, input_shape: tuple[int | None, ...]) -> None:
         self.mean = self.add_weight(name="mean", shape=tuple(input_shape[1:]),
                                     initializer="zeros", trainable=False)
 
-    def call(self, inputs):
+    def call(self, inputs: tf.Tensor) -> tf.Tensor:
         return inputs + self.sign * self.mean
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return super().get_config() | {"sign": self.sign}
 
 
