@@ -61,6 +61,7 @@ def main() -> int:
 
     import tensorflow as tf
 
+    import model_export.screening.model  # noqa: F401  (registers Shift for centred models)
     from device.kinematics.prepare import Settings, prepare
     from device.screening import models as models_mod
     from device.screening import trim_search

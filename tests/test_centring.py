@@ -23,6 +23,8 @@ def _mean_hand() -> np.ndarray:
 def test_a_centred_model_without_weights_gives_back_its_mean_hand_in_int8_too(tmp_path):
     """With every kernel and bias zero the network adds nothing: the output is the centring
     hand, so that hand must be in the float model, its int8 grid twin and the int8 file."""
+    import tensorflow as tf
+
     from device.screening.runtime import TfliteModel
     from model_export.screening.architecture import Architecture
     from model_export.screening.export import to_int8_tflite
@@ -42,6 +44,11 @@ def test_a_centred_model_without_weights_gives_back_its_mean_hand_in_int8_too(tm
     twin = build(arch)
     twin.set_weights(on_int8_grid(model))
     assert np.allclose(twin.predict(hand[None], verbose=0)[0], mean, atol=1e-6)
+
+    # saved and loaded again as --init-from and tune-int8 load the float model
+    model.save(tmp_path / "centred.keras")
+    again = tf.keras.models.load_model(tmp_path / "centred.keras")
+    assert np.allclose(again.predict(hand[None], verbose=0)[0], mean, atol=1e-6)
 
     path = tmp_path / "centred.tflite"
     path.write_bytes(to_int8_tflite(model, arch, np.stack([hand, mean])))

@@ -196,7 +196,7 @@ def starting_model(start_dir: Path, task: int, cohort: Cohort, val_ids: list[str
                           f"starts from the float model in {FLOAT_DIR}/, which merge and "
                           "train keep)")
     arch = entry.get("architecture") or {}
-    if "width" not in arch or Architecture.from_card(arch) != config.arch:
+    if not {"width", "code_channels"} <= arch.keys() or Architecture.from_card(arch) != config.arch:
         raise CohortError(f"{start_dir}: task {task}'s model has another architecture "
                           f"({arch}); give the same --width, --code-channels and "
                           "--centred")

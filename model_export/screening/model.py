@@ -9,7 +9,6 @@ ReLU, nearest-neighbour up-sampling) has a full-integer int8 TFLite kernel.
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
 import numpy as np
@@ -43,8 +42,9 @@ class Shift(tf.keras.layers.Layer):
 
 def set_mean(model: tf.keras.Model, mean: np.ndarray) -> None:
     """Centre a centred model on ``mean``; a model without centring is left as it is."""
+    names = {layer.name for layer in model.layers}
     for name in ("centre", "uncentre"):
-        with contextlib.suppress(ValueError):
+        if name in names:
             model.get_layer(name).set_weights([mean.astype(np.float32)])
 
 
