@@ -16,8 +16,12 @@ class Architecture:
     # the movement itself (docs/screening.md; tried, not the default)
     centred: bool = False
 
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    def as_card(self) -> dict[str, Any]:
+        """The card's ``architecture``: what it is in words, then the fields."""
+        kind = "convolutional autoencoder, 7 + 7 conv layers"
+        if self.centred:
+            kind += ", on the hand minus the task's mean training hand"
+        return {"kind": kind, **asdict(self)}
 
     @classmethod
     def from_card(cls, entry: dict[str, Any]) -> Architecture:

@@ -327,10 +327,7 @@ def train_all(cohort: Cohort, out: Path, tasks: list[int], config: TrainConfig,
     out.mkdir(parents=True, exist_ok=True)
     prov = provenance(cohort)
     entries = kept_entries(out, tasks) if keep_other_tasks else {}
-    kind = "convolutional autoencoder, 7 + 7 conv layers"
-    if config.arch.centred:
-        kind += ", on the hand minus the task's mean training hand"
-    architecture = {"kind": kind, **config.arch.as_dict()}
+    architecture = config.arch.as_card()
     for task in tasks:
         entry = train_task(cohort, task, out, config, seed, score, start_dir, trim)
         entries[str(task)] = entry | {
