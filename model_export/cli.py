@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from model_export.commands import (
     bound,
     evaluate,
+    float_twin,
     landmarks,
     merge,
     recalibrate,
@@ -25,7 +26,8 @@ from model_export.commands import (
     tune_int8,
 )
 
-COMMANDS = (synth, train, tune_int8, recalibrate, merge, evaluate, setups, bound, landmarks)
+COMMANDS = (synth, train, tune_int8, recalibrate, merge, float_twin, evaluate, setups, bound,
+            landmarks)
 
 
 def build_parser() -> argparse.ArgumentParser:
