@@ -5,6 +5,7 @@ from model_export.screening.metrics import (
     auc_interval,
     detection_severity,
     participant_interval,
+    pattern_parts,
     roc_auc,
     summarise,
 )
@@ -31,6 +32,24 @@ def test_summary_counts_by_hand_and_take():
     assert s["specificity_unaffected_hand"] == pytest.approx(2 / 3)  # left 0.4, 0.8 pass; 2.0 not
     assert s["by_severity"]["mild"] == {"n": 1, "sensitivity": 0.0}
     assert s["by_severity"]["marked"] == {"n": 1, "sensitivity": 1.0}
+
+
+def test_the_explanation_is_checked_against_the_pattern_on_affected_hands_found():
+    assert pattern_parts("middle+wrist") == {"middle", "wrist"}
+    assert pattern_parts("Thumb and index finger flexion") == {"thumb", "index"}
+    assert pattern_parts("writer's cramp") == frozenset()
+
+    def found(named, pattern, ratio=1.5, affected="right"):
+        return TakeRecord("f", 4, "p", "dystonic", 0.5, affected, {"left": 0.5, "right": ratio},
+                          named={"left": "thumb", "right": named},
+                          pattern=pattern_parts(pattern))
+
+    records = [found("index", "index+middle"), found("middle", "index+middle"),
+               found("ring", "index+middle"), found("wrist", "middle+wrist"),
+               found("index", "index", ratio=0.9),  # not found: not counted
+               found("thumb", "index", affected="left"),  # left hand not found
+               found("index", "unknown pattern")]  # names no finger: not counted
+    assert summarise(records)["explanation_in_pattern"] == {"hands": 4, "share": 0.75}
 
 
 def test_auc_known_values():

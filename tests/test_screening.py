@@ -401,6 +401,27 @@ def test_explanation_points_at_the_finger_and_moment():
     assert int(np.argmax(ex.per_landmark)) == 6
 
 
+def test_explanation_names_the_finger_the_curl_score_rests_on_when_errors_are_close():
+    """The index's whole error is a little larger, but the middle finger's fingertip curled
+    (its curl/1 ratio far above healthy): the middle finger is named. Without the score's
+    ratios, or with a wrist far off, the whole error decides."""
+    from device.screening.statistic import CURL, finger_score_ratios
+
+    x = np.zeros((128, 21, 3), dtype=np.float32)
+    recon = x.copy()
+    recon[40:60, 6, 0] = 0.30  # index PIP off sideways: no curl
+    recon[40:60, 12, 1] = 0.25  # middle fingertip off along the hand: a curl
+    ratios = finger_score_ratios(CURL, x, recon, [1e-3] * 5)
+    assert max(ratios, key=ratios.get) == "middle"
+    assert explain(x, recon, [1.0] * len(FINGER_GROUPS)).worst_finger == "index"
+    named = explain(x, recon, [1.0] * len(FINGER_GROUPS), ratios)
+    assert named.worst_finger == "middle"
+    assert named.as_dict()["score_ratio"]["middle"] == pytest.approx(ratios["middle"], 1e-3)
+    recon[:, 0, :] = 0.5  # the whole wrist off, for the whole passage
+    assert explain(x, recon, [1.0] * len(FINGER_GROUPS), ratios).worst_finger == "wrist"
+    assert finger_score_ratios("focal/2", x, recon, [1.0] * 6) is None
+
+
 def test_models_dir_errors(tmp_path):
     with pytest.raises(models_mod.ModelError, match=r"no model_card\.json"):
         models_mod.load(tmp_path)

@@ -252,7 +252,9 @@ def explanation_map(explanation: dict[str, Any], window_s: Sequence[float] | Non
         window = explanation.get("worst_window_s")
         when = (f" between {window[0]:.1f} and {window[1]:.1f} s" if window else "")
         ratio = float(explanation["finger_ratio"][worst])
-        desc += (f" The {worst} deviated most ({ratio:.1f} times its healthy error)"
+        curl = (explanation.get("score_ratio") or {}).get(worst)
+        also = f", its curl {float(curl):.1f} times healthy" if curl is not None else ""
+        desc += (f" The {worst} deviated most ({ratio:.1f} times its healthy error{also})"
                  f"{when}.")
     return _svg(width, height, title, desc, body)
 

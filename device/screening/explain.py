@@ -4,6 +4,12 @@ The squared error of each of the 128 x 21 x 3 values is summed over the coordina
 over each finger's landmarks (the wrist is its own group). Divided by the same quantity on
 healthy validation hands, it reads as "how many times the healthy error", so the wrist's
 naturally larger error does not crowd out a curling finger.
+
+The finger named is the one whose error ratio times the score's own ratio for that finger
+(``score_ratio``: for curl/1 each finger's curl over healthy; the wrist has none and counts
+1) is largest: the whole error says where the hand departed, the score's finger what the
+verdict rests on. On the affected hands found this names a digit of the patient's pattern
+more often than either alone (docs/evaluation-default-models.md, *The explanation*).
 """
 
 from __future__ import annotations
@@ -38,6 +44,8 @@ class Explanation:
     finger_ratio: dict[str, float]  # finger error / healthy validation finger error
     worst_finger: str
     worst_window: tuple[float, float]  # fraction of the passage, 0..1
+    # the score's own per-finger value over healthy (curl/1: thumb..little); None otherwise
+    score_ratio: dict[str, float] | None = None
 
     def as_dict(self, window_s: tuple[float, float] | None = None) -> dict:
         out = {
@@ -49,6 +57,8 @@ class Explanation:
             "worst_finger": self.worst_finger,
             "worst_window_fraction": [round(v, 4) for v in self.worst_window],
         }
+        if self.score_ratio is not None:
+            out["score_ratio"] = {k: round(v, 3) for k, v in self.score_ratio.items()}
         if window_s is not None:
             start, end = window_s
             span = end - start
@@ -56,14 +66,18 @@ class Explanation:
         return out
 
 
-def explain(x: np.ndarray, reconstruction: np.ndarray,
-            healthy_finger_error: list[float]) -> Explanation:
+def explain(x: np.ndarray, reconstruction: np.ndarray, healthy_finger_error: list[float],
+            score_ratio: dict[str, float] | None = None) -> Explanation:
+    """``score_ratio``: the hand's score per finger over healthy, by finger name (a group
+    without one, such as the wrist, counts 1)."""
     sq = (reconstruction - x) ** 2
     finger_time = finger_time_error(x, reconstruction)
     totals = finger_time.mean(axis=1)
     healthy = np.maximum(np.asarray(healthy_finger_error, dtype=np.float64), 1e-12)
     ratio = totals / healthy
-    worst = int(np.argmax(ratio))
+    weight = np.array([max((score_ratio or {}).get(name, 1.0), 1e-12)
+                       for name in FINGER_GROUPS])
+    worst = int(np.argmax(np.log(np.maximum(ratio, 1e-12)) + np.log(weight)))
     row = finger_time[worst]
     sums = np.convolve(row, np.ones(WINDOW), mode="valid")
     start = int(np.argmax(sums))
@@ -75,4 +89,5 @@ def explain(x: np.ndarray, reconstruction: np.ndarray,
         finger_ratio={name: float(r) for name, r in zip(FINGER_GROUPS, ratio, strict=True)},
         worst_finger=list(FINGER_GROUPS)[worst],
         worst_window=(start / (n - 1), min(start + WINDOW - 1, n - 1) / (n - 1)),
+        score_ratio=score_ratio,
     )

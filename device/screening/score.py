@@ -25,7 +25,7 @@ from device.screening.key_timing import (
 )
 from device.screening.models import ModelSet
 from device.screening.passage import PassageCheck
-from device.screening.statistic import hand_score
+from device.screening.statistic import finger_score_ratios, hand_score
 from device.screening.tracking_norm import TrackingCheck
 from device.screening.trim_search import judge_hand
 from device.takefile import HANDS, Take
@@ -194,7 +194,9 @@ def score_take(take: Take, models: ModelSet, file: str | Path = "",
             abnormal=error > threshold.value,
             severity=error / threshold.value,
             z=(error - threshold.validation_mean) / max(threshold.validation_sd, 1e-12),
-            explanation=explain(data, reconstruction, model.finger_error_mean),
+            explanation=explain(data, reconstruction, model.finger_error_mean,
+                                finger_score_ratios(model.score, data, reconstruction,
+                                                    model.finger_norm)),
             window_s=window,
             end_moved_s=moved,
             start_moved_s=judged.start_moved_s,

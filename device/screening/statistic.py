@@ -96,6 +96,18 @@ def finger_errors(kind: str, x: np.ndarray, reconstruction: np.ndarray) -> np.nd
     return finger_peaks(x, reconstruction, smoothing_of(kind))
 
 
+def finger_score_ratios(kind: str, x: np.ndarray, reconstruction: np.ndarray,
+                        finger_norm: np.ndarray | list[float] | None
+                        ) -> dict[str, float] | None:
+    """curl/1's value per finger over its healthy mean, by finger name (what the score is
+    the largest of); None for the other scores."""
+    if kind != CURL or finger_norm is None:
+        return None
+    norm = np.maximum(np.asarray(finger_norm, dtype=np.float64), 1e-12)
+    ratios = curl_errors(x, reconstruction) / norm
+    return {name: float(r) for name, r in zip(CURL_FINGERS, ratios, strict=True)}
+
+
 def hand_score(kind: str, x: np.ndarray, reconstruction: np.ndarray,
                finger_norm: np.ndarray | list[float] | None) -> float:
     if kind == MSE:

@@ -24,7 +24,7 @@ from model_export.screening.fit import (
     scores,
     train_task,
 )
-from model_export.screening.metrics import TakeRecord, mean_sd, summarise
+from model_export.screening.metrics import TakeRecord, mean_sd, pattern_parts, summarise
 from model_export.screening.searched import searched_scores
 from model_export.screening.train import TrainConfig
 
@@ -47,6 +47,11 @@ def participant_fields(cohort: Cohort, pid: str) -> tuple[str, float, str]:
     return (p.group, p.severity, p.affected_hand) if p else ("healthy", 0.0, "none")
 
 
+def pattern_of(cohort: Cohort, pid: str) -> frozenset[str]:
+    p = cohort.participants.get(pid)
+    return pattern_parts(p.pattern) if p and p.group == "dystonic" else frozenset()
+
+
 def score_cohort(cohort: Cohort, models: models_mod.ModelSet) -> dict[int, list[TakeRecord]]:
     """Every take of the cohort scored by the box's own scoring path."""
     exclude: dict[int, set[str]] = {}
@@ -64,8 +69,10 @@ def score_cohort(cohort: Cohort, models: models_mod.ModelSet) -> dict[int, list[
         score = score_take(take, models, file)
         group, severity, affected = participant_fields(cohort, pid)
         ratio = {h: (s.severity if s else None) for h, s in score.hands.items()}
+        named = {h: s.explanation.worst_finger for h, s in score.hands.items() if s}
         records.setdefault(take.task, []).append(TakeRecord(
-            file, take.task, pid, group, severity, affected, ratio, score.key_margins))
+            file, take.task, pid, group, severity, affected, ratio, score.key_margins, named,
+            pattern_of(cohort, pid)))
     return records
 
 
@@ -228,6 +235,15 @@ def _found_text(summary: dict[str, Any]) -> str:
     return " / ".join("–" if found.get(k) is None else f"{found[k]:.2f}" for k in ("50", "90"))
 
 
+def _named_text(summary: dict[str, Any]) -> str:
+    """"89 % of 218": how often the explanation names a part of the patient's pattern, of
+    the affected hands found."""
+    named = summary.get("explanation_in_pattern") or {}
+    if not named.get("hands"):
+        return "–"
+    return f"{_pct(named['share'])} of {named['hands']}"
+
+
 def severity_text(summary: dict[str, Any]) -> str:
     """"mild / moderate / marked" sensitivity; "–" for a summary without them (an evaluation
     written before key timing had them)."""
@@ -248,8 +264,8 @@ def table(result: dict[str, Any]) -> str:
              "| task | sensitivity | specificity | specificity per hand | affected-hand "
              "sensitivity | patients' other hand passes | ROC AUC | threshold | healthy takes | "
              "dystonic takes | mild / moderate / marked sensitivity | severity from which 50 / "
-             "90 % of takes are found | int8 = float |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "90 % of takes are found | explanation names the pattern | int8 = float |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for task, s in result["tasks"].items():
         sev = severity_text(s)
         agree = s.get("int8_vs_float")
@@ -262,7 +278,7 @@ def table(result: dict[str, Any]) -> str:
                      f"{_pct(s['specificity_hands'])} | {_pct(s['sensitivity_affected_hand'])} | "
                      f"{_pct(s['specificity_unaffected_hand'])} | {auc} | "
                      f"{s['threshold']:.3g} | {s['n_healthy_takes']} | {s['n_dystonic_takes']} | "
-                     f"{sev} | {_found_text(s)} | {agree_text} |")
+                     f"{sev} | {_found_text(s)} | {_named_text(s)} | {agree_text} |")
     lines += ["", "Key timing, the second measure (device/screening/key_timing.py), on the same "
               "takes; \"either\": abnormal by the autoencoder or by the key timing.", "",
               "| task | sensitivity | specificity | ROC AUC | mild / moderate / marked "

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from scipy.optimize import minimize
 from scipy.stats import norm, rankdata
+
+from device.screening.explain import FINGER_GROUPS
 
 SEVERITY_BINS = (("mild", 0.0, 1 / 3), ("moderate", 1 / 3, 2 / 3), ("marked", 2 / 3, 1.01))
 CONFIDENCE = 0.95
@@ -34,6 +38,10 @@ class TakeRecord:
     ratio: dict[str, float | None]  # hand -> error / threshold
     # hand -> key timing score - its threshold (device.screening.key_timing); None: not judged
     key_margin: dict[str, float | None] = field(default_factory=dict)
+    # hand -> the finger the explanation names (device.screening.explain)
+    named: dict[str, str] = field(default_factory=dict)
+    # what the participant's pattern names (pattern_parts), empty when it names none
+    pattern: frozenset[str] = frozenset()
 
     @property
     def score(self) -> float | None:
@@ -54,6 +62,22 @@ class TakeRecord:
         flags = [f for f in (self.abnormal, None if self.key_score is None
                              else self.key_score > 0.0) if f is not None]
         return any(flags) if flags else None
+
+
+def pattern_parts(pattern: str) -> frozenset[str]:
+    """The finger groups of device.screening.explain a participant's pattern names, read
+    from its words ("index+middle", "Middle finger and wrist flexion")."""
+    words = set(re.findall(r"[a-z]+", pattern.lower()))
+    return frozenset(name for name in FINGER_GROUPS if name in words)
+
+
+def explanation_hits(dystonic: list[TakeRecord]) -> dict[str, Any]:
+    """How often the explanation names a part of the patient's pattern, over the affected
+    hands judged abnormal whose pattern names one."""
+    hits = [r.named[r.affected_hand] in r.pattern for r in dystonic
+            if r.pattern and r.affected_hand in r.named
+            and (r.ratio.get(r.affected_hand) or 0.0) > 1.0]
+    return {"hands": len(hits), "share": share(hits)}
 
 
 def share(flags: list[bool]) -> float | None:
@@ -158,6 +182,7 @@ def summarise(records: list[TakeRecord]) -> dict:
     out["specificity_unaffected_hand"] = share([v <= 1.0 for v in other])
     out["by_severity"] = by_severity(dystonic, lambda r: bool(r.abnormal))
     out["severity_found"] = detection_severity(dystonic, lambda r: bool(r.abnormal))
+    out["explanation_in_pattern"] = explanation_hits(dystonic)
     out["key_timing"] = _key_timing_summary(records)
     return out
 
