@@ -106,7 +106,9 @@ def main() -> int:
     print(f"task {args.task}: {len(hands)} hands from {len(takes)} takes, one thread")
     print(f"int8 LiteRT  {int8_ms:8.3f} ms per hand")
     if float_ms is None:
-        print(f"float Keras  not in {args.models} (a training output's float/ holds it)")
+        print(f"float Keras  not in {args.models} (a training output's float/ holds it; "
+              "`python -m model_export float-twin --models COPY` rebuilds it for int8 files "
+              "trained onto the int8 grid)")
     else:
         print(f"float Keras  {float_ms:8.3f} ms per hand (baseline)")
         print(f"ratio        {float_ms / int8_ms:8.1f}x faster (int8 over float)")

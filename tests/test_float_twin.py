@@ -58,9 +58,25 @@ def test_the_command_writes_the_cards_float_files_and_keeps_existing_ones(traine
     assert main(["float-twin", "--models", str(models)]) == 0
     written = models / "float" / f"task{TASK:02d}.keras"
     assert tf.keras.models.load_model(written).count_params() > 0
-    assert not list((models / "float").glob(".*"))  # no partial file left behind
     assert main(["float-twin", "--models", str(models)]) == 0
     assert "already there" in capsys.readouterr().out
+
+
+def test_a_failed_write_leaves_no_float_file_and_no_partial_one(trained, tmp_path, capsys,
+                                                                monkeypatch):
+    from model_export.cli import main
+
+    class FullDisk:
+        def save(self, path):
+            path.write_bytes(b"half a model")
+            raise OSError("No space left on device")
+
+    _, out = trained
+    models = _copy_without_float(out, tmp_path / "models")
+    monkeypatch.setattr("model_export.screening.float_twin.float_twin", lambda *_: FullDisk())
+    assert main(["float-twin", "--models", str(models)]) == 2
+    assert "No space left on device" in capsys.readouterr().err
+    assert list((models / "float").iterdir()) == []
 
 
 def test_models_not_tuned_onto_the_int8_grid_are_refused(trained, tmp_path, capsys):

@@ -86,6 +86,20 @@ def test_explanation_map_highlights_worst_finger_and_moment(report):
         right.explanation["worst_window_fraction"][0] * 127 / 128, abs=0.01)
 
 
+def test_explanation_map_shows_the_named_fingers_curl_when_the_score_has_one(report):
+    take = worst_take(report)
+    explanation = dict(hand_views(take.score)["right"].explanation)
+    explanation.pop("score_ratio", None)  # as stored before the curl's share in naming
+    without = parse_svg(charts.explanation_map(explanation, None, "map"))
+    assert not any("curl" in t for t in texts(without))
+    assert "curl" not in without.find(f"{SVG}desc").text
+    explanation["score_ratio"] = {"thumb": 0.8, "index": 1.1, "middle": 5.46, "ring": 0.9,
+                                  "little": 1.0}
+    root = parse_svg(charts.explanation_map(explanation, None, "map"))
+    assert "middle: curl 5.5x healthy" in texts(root)
+    assert "its curl 5.5 times healthy" in root.find(f"{SVG}desc").text
+
+
 def test_followup_chart_has_every_task_and_visit(report):
     root = parse_svg(charts.followup_chart(report.earlier))
     labels = texts(root)

@@ -227,6 +227,12 @@ def test_each_hand_is_judged_on_its_own_playing(trained):
     left = details["left"]["window_s"]
     worst = details["left"]["explanation"]["worst_window_s"]
     assert left[0] - 5e-4 <= worst[0] < worst[1] <= left[1] + 5e-4  # given to the millisecond
+    # the default curl/1 score's own finger ratios are given, and take part in the naming
+    assert models.tasks[TASK].score == "curl/1"
+    ex = details["left"]["explanation"]
+    assert list(ex["score_ratio"]) == ["thumb", "index", "middle", "ring", "little"]
+    product = {f: r * ex["score_ratio"].get(f, 1.0) for f, r in ex["finger_ratio"].items()}
+    assert ex["worst_finger"] == max(product, key=product.get)
 
 
 def test_unknown_task_and_too_few_frames(trained):
@@ -420,6 +426,11 @@ def test_explanation_names_the_finger_the_curl_score_rests_on_when_errors_are_cl
     recon[:, 0, :] = 0.5  # the whole wrist off, for the whole passage
     assert explain(x, recon, [1.0] * len(FINGER_GROUPS), ratios).worst_finger == "wrist"
     assert finger_score_ratios("focal/2", x, recon, [1.0] * 6) is None
+    assert finger_score_ratios(CURL, x, recon, None) is None
+    ratios["index"] = float("nan")  # a ratio that is not finite names nothing
+    assert explain(x, recon, [1.0] * len(FINGER_GROUPS), ratios).worst_finger == "wrist"
+    recon[:, 0, :] = 0.0
+    assert explain(x, recon, [1.0] * len(FINGER_GROUPS), ratios).worst_finger == "middle"
 
 
 def test_models_dir_errors(tmp_path):

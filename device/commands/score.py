@@ -24,6 +24,13 @@ def add_parsers(subparsers: Any) -> None:
     p.set_defaults(func=run)
 
 
+def curl_words(score_ratio: dict[str, float] | None, finger: str) -> str:
+    """", curl 5.5x": the curl score's ratio of the named finger, when it has one."""
+    if not score_ratio or finger not in score_ratio:
+        return ""
+    return f", curl {score_ratio[finger]:.1f}x"
+
+
 def describe(score: TakeScore) -> str:
     lines = [f"{score.file}: task {score.task}: "
              + {True: "ABNORMAL", False: "normal", None: "not scored"}[score.abnormal]]
@@ -37,8 +44,8 @@ def describe(score: TakeScore) -> str:
         lines.append(
             f"  {hand}: error {result.error:.4g} / threshold {result.threshold:.4g} = "
             f"{result.severity:.2f} -> {'abnormal' if result.abnormal else 'normal'}; "
-            f"most unusual: {ex.worst_finger} ({ex.finger_ratio[ex.worst_finger]:.1f}x healthy)"
-            f"{moment}"
+            f"most unusual: {ex.worst_finger} ({ex.finger_ratio[ex.worst_finger]:.1f}x healthy"
+            f"{curl_words(ex.score_ratio, ex.worst_finger)}){moment}"
         )
         lines += [f"  {hand}: {finding}" for finding in result.findings(hand)]
     for hand, keys in score.key_timing.items():

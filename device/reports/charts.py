@@ -207,6 +207,10 @@ def explanation_map(explanation: dict[str, Any], window_s: Sequence[float] | Non
                 f'image-rendering="optimizeSpeed" preserveAspectRatio="none" '
                 f'xlink:href="data:image/png;base64,{_grid_png(grid, 4, cell_h)}"/>')
     body.append(_text(width - 2, top - 5, "x healthy", 10, "end"))
+    worst_curl = (explanation.get("score_ratio") or {}).get(worst)
+    if worst_curl is not None:  # the curl score's share in naming the finger (explain.py)
+        body.append(_text(left, top - 5, f"{worst}: curl {float(worst_curl):.1f}x healthy",
+                          10))
     for r, finger in enumerate(FINGERS):
         y = top + r * cell_h + 14
         weight = "bold" if finger == worst else "normal"
@@ -252,8 +256,8 @@ def explanation_map(explanation: dict[str, Any], window_s: Sequence[float] | Non
         window = explanation.get("worst_window_s")
         when = (f" between {window[0]:.1f} and {window[1]:.1f} s" if window else "")
         ratio = float(explanation["finger_ratio"][worst])
-        curl = (explanation.get("score_ratio") or {}).get(worst)
-        also = f", its curl {float(curl):.1f} times healthy" if curl is not None else ""
+        also = (f", its curl {float(worst_curl):.1f} times healthy"
+                if worst_curl is not None else "")
         desc += (f" The {worst} deviated most ({ratio:.1f} times its healthy error{also})"
                  f"{when}.")
     return _svg(width, height, title, desc, body)

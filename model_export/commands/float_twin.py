@@ -29,7 +29,8 @@ def add_parsers(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from model_export.screening.architecture import Architecture
-    from model_export.screening.float_twin import FloatTwinError, float_twin, kernels_on_int8_grid
+    from model_export.screening.fit import completed
+    from model_export.screening.float_twin import float_twin, kernels_on_int8_grid
 
     try:
         card = json.loads((args.models / CARD_FILE).read_text(encoding="utf-8"))
@@ -46,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     failed = False
     for task in tasks:
-        entry = entries[str(task)]
+        entry = completed(entries[str(task)], card)  # older cards keep these at the top
         target = args.models / entry.get("float_file", f"float/task{task:02d}.keras")
         if target.exists():
             print(f"task {task}: kept {target} (already there)")
@@ -59,13 +60,19 @@ def run(args: argparse.Namespace) -> int:
         try:
             model = float_twin(args.models / entry["file"],
                                Architecture.from_card(entry["architecture"]))
-        except (FloatTwinError, OSError, ValueError, KeyError) as exc:
+        except (OSError, ValueError, KeyError, TypeError) as exc:
             print(f"float-twin: task {task}: {exc}", file=sys.stderr)
             failed = True
             continue
-        target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(f".{target.stem}.part.keras")
-        model.save(partial)
-        os.replace(partial, target)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            model.save(partial)
+            os.replace(partial, target)
+        except OSError as exc:
+            partial.unlink(missing_ok=True)
+            print(f"float-twin: task {task}: could not write {target}: {exc}", file=sys.stderr)
+            failed = True
+            continue
         print(f"task {task}: wrote {target}")
     return 2 if failed else 0

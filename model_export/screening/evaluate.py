@@ -69,7 +69,8 @@ def score_cohort(cohort: Cohort, models: models_mod.ModelSet) -> dict[int, list[
         score = score_take(take, models, file)
         group, severity, affected = participant_fields(cohort, pid)
         ratio = {h: (s.severity if s else None) for h, s in score.hands.items()}
-        named = {h: s.explanation.worst_finger for h, s in score.hands.items() if s}
+        named = {h: s.explanation.worst_finger for h, s in score.hands.items()
+                 if s is not None}
         records.setdefault(take.task, []).append(TakeRecord(
             file, take.task, pid, group, severity, affected, ratio, score.key_margins, named,
             pattern_of(cohort, pid)))

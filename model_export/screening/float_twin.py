@@ -28,7 +28,7 @@ class FloatTwinError(ValueError):
 
 def kernels_on_int8_grid(entry: dict[str, Any]) -> bool:
     """Whether a card's task entry says its kernels were trained onto the int8 grid."""
-    tuning = entry.get("training", {}).get("int8_fine_tuning") or {}
+    tuning = (entry.get("training") or {}).get("int8_fine_tuning") or {}
     return int(tuning.get("epochs", 0)) > 0
 
 
@@ -37,7 +37,8 @@ def _dequantised(details: dict[str, Any], values: np.ndarray) -> np.ndarray:
     scales = np.asarray(q["scales"], dtype=np.float64)
     zero = np.asarray(q["zero_points"], dtype=np.float64)
     if scales.size == 0:
-        return values.astype(np.float32)
+        raise FloatTwinError(f"tensor {details['name']!r} is {values.dtype} without a "
+                             "quantisation scale")
     axis = int(q["quantized_dimension"])
     shape = [1] * values.ndim
     shape[axis] = -1
@@ -54,7 +55,8 @@ def _named_weights(path: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         name, shape = details["name"], tuple(details["shape"])
         kernel = re.search(r"/(\w+?)(?:_\d+)?/convolution$", name)
         bias = re.match(r"[^;]*?/(\w+?)(?:_\d+)?/(?:Relu|BiasAdd)", name)
-        if kernel and len(shape) == 4 and details["dtype"] == np.int8:
+        # a fused activation's name also ends in a layer's ops, but lists several with ";"
+        if kernel and ";" not in name and len(shape) == 4 and details["dtype"] == np.int8:
             values = interpreter.get_tensor(details["index"])
             # TFLite keeps Conv2D kernels as (out, h, w, in)
             kernels[kernel.group(1)] = _dequantised(details, values).transpose(1, 2, 3, 0)

@@ -66,7 +66,9 @@ class TakeRecord:
 
 def pattern_parts(pattern: str) -> frozenset[str]:
     """The finger groups of device.screening.explain a participant's pattern names, read
-    from its words ("index+middle", "Middle finger and wrist flexion")."""
+    from its words ("index+middle", "Middle finger and wrist flexion"). Only those singular
+    words count: "pinky", "D2" or plurals name nothing, and such a participant is left out
+    of explanation_hits rather than guessed."""
     words = set(re.findall(r"[a-z]+", pattern.lower()))
     return frozenset(name for name in FINGER_GROUPS if name in words)
 
