@@ -8,6 +8,7 @@ the key and the problem.
 from __future__ import annotations
 
 import json
+import math
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,9 @@ N_LANDMARKS = 21
 HANDS = ("left", "right")  # hand axis of `landmarks`: 0 = the person's left hand
 MIDI_LOW, MIDI_HIGH = 21, 108
 N_TASKS = 11
+# landmarks are normalised to the image; a hand partly out of view goes a little past 0..1,
+# and anything near this bound is a unit error or garbage that would overflow when squared
+MAX_COORDINATE = 10.0
 REQUIRED_META = ("tempo_bpm", "tempo_mode", "dynamics", "participant", "source")
 TEMPO_MODES = ("fixed", "fastest")
 DYNAMICS = ("pp", "ff")
@@ -65,7 +69,8 @@ def _check_meta(path: Path | str, meta: Any) -> dict[str, Any]:
     if missing:
         raise TakeFileError(path, "meta", f"missing field(s) {', '.join(missing)}")
     tempo = meta["tempo_bpm"]
-    if isinstance(tempo, bool) or not isinstance(tempo, int | float) or not tempo > 0:
+    if isinstance(tempo, bool) or not isinstance(tempo, int | float) or not tempo > 0 \
+            or not math.isfinite(tempo):
         raise TakeFileError(path, "meta", f"tempo_bpm must be a positive number, got {tempo!r}")
     for name, allowed in (("tempo_mode", TEMPO_MODES), ("dynamics", DYNAMICS),
                           ("source", SOURCES)):
@@ -105,6 +110,13 @@ def validate(take: Take, path: Path | str = "<take>") -> None:
         )
     if np.any(np.isinf(lm)):
         raise TakeFileError(path, "landmarks", "contains infinite values (use NaN for not found)")
+    far = np.abs(lm) > MAX_COORDINATE
+    if np.any(far):
+        frame, hand, landmark, axis = (int(v) for v in np.argwhere(far)[0])
+        raise TakeFileError(
+            path, "landmarks", f"frame {frame}, {HANDS[hand]} hand, landmark {landmark}: "
+            f"{'xyz'[axis]} = {float(lm[frame, hand, landmark, axis]):.3g}; coordinates are "
+            f"normalised to the image (x, y about 0..1), at most {MAX_COORDINATE:g} in size")
     size = np.asarray(take.image_size)
     if size.shape != (2,) or not np.issubdtype(size.dtype, np.integer) or np.any(size <= 0):
         raise TakeFileError(
@@ -194,10 +206,13 @@ def read(path: Path | str) -> Take:
         for key in KEYS:
             try:
                 arrays[key] = data[key]
-            except ValueError as exc:  # object arrays need pickle, which we refuse
-                raise TakeFileError(path, key, f"cannot be read without pickle ({exc})") from None
+            except ValueError as exc:  # a damaged header, or an object array (needs pickle)
+                first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                raise TakeFileError(path, key, f"not a valid .npy array ({first})") from None
             except (OSError, zipfile.BadZipFile, EOFError) as exc:
                 raise TakeFileError(path, key, f"damaged in the archive ({exc})") from None
+            if not isinstance(arrays[key], np.ndarray):  # a member without a .npy header
+                raise TakeFileError(path, key, "not a .npy array")
     fmt = _scalar(path, arrays, "format", "U")
     if fmt != FORMAT:
         raise TakeFileError(path, "format", f"expected {FORMAT!r}, got {fmt!r}")

@@ -259,6 +259,21 @@ def test_too_many_missing_frames_says_how_many():
         fill_gaps(t, hand, name="right", max_gap_s=0.25, max_missing_fraction=0.2)
 
 
+def test_frames_with_only_some_values_nan_count_as_not_found_and_the_message_says_so():
+    t = np.arange(100) / 60.0
+    hand = np.zeros((100, 21, 3))
+    hand[:, 8, 0] = np.nan  # one coordinate of one landmark in every frame
+    with pytest.raises(HandUnusableError) as info:
+        fill_gaps(t, hand, name="left", max_gap_s=0.25, max_missing_fraction=0.2)
+    assert "not found in any of the 100 frames (in 100 of those frames only some of its " \
+           "values were NaN" in str(info.value)
+    hand[:, 8, 0] = 0.0
+    hand[::3] = np.nan  # whole frames: the message does not mention partial NaN
+    with pytest.raises(HandUnusableError) as info:
+        fill_gaps(t, hand, name="left", max_gap_s=0.25, max_missing_fraction=0.2)
+    assert "only some" not in str(info.value)
+
+
 def test_missing_hand_entirely():
     take = make_take()
     take.landmarks[:, 1] = np.nan

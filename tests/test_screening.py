@@ -441,6 +441,84 @@ def test_models_dir_errors(tmp_path):
         models_mod.load(tmp_path)
 
 
+def _broken(card: dict, damage) -> dict:
+    card = json.loads(json.dumps(card))
+    damage(card)
+    return card
+
+
+CARD_DAMAGE = [
+    ("no format", lambda c: c.pop("format"), "format must be"),
+    ("no provenance", lambda c: c.pop("provenance"), "no provenance.data"),
+    ("task key not a number", lambda c: c["tasks"].update(four=c["tasks"].pop(str(TASK))),
+     "task four cannot be read"),
+    ("entry not an object", lambda c: c["tasks"].update({str(TASK): [1]}),
+     f"task {TASK} cannot be read"),
+    ("no threshold", lambda c: c["tasks"][str(TASK)].pop("threshold"),
+     f"task {TASK} cannot be read (KeyError: 'threshold')"),
+    ("threshold zero", lambda c: c["tasks"][str(TASK)].update(threshold=0.0),
+     "threshold must be a positive number, got 0.0"),
+    ("threshold NaN", lambda c: c["tasks"][str(TASK)].update(threshold=float("nan")),
+     "threshold must be a positive number, got nan"),
+]
+
+
+@pytest.mark.parametrize(("case", "damage", "message"), CARD_DAMAGE,
+                         ids=[c[0] for c in CARD_DAMAGE])
+def test_a_damaged_card_is_refused_with_what_is_wrong(trained, tmp_path, case, damage, message):
+    _, out = trained
+    models = tmp_path / "models"
+    shutil.copytree(out, models)
+    card = json.loads((models / "model_card.json").read_text())
+    (models / "model_card.json").write_text(json.dumps(_broken(card, damage)))
+    with pytest.raises(models_mod.ModelError) as info:
+        models_mod.load(models)
+    assert message in str(info.value)
+
+
+def test_a_card_that_is_not_an_object_is_refused(tmp_path):
+    (tmp_path / "model_card.json").write_text("[1, 2]")
+    with pytest.raises(models_mod.ModelError, match="must be a JSON object, got list"):
+        models_mod.load(tmp_path)
+
+
+def test_a_damaged_model_file_is_refused_when_loaded(trained, tmp_path):
+    _, out = trained
+    models = tmp_path / "models"
+    shutil.copytree(out, models)
+    (models / f"task{TASK:02d}.tflite").write_bytes(b"not a flatbuffer at all")
+    with pytest.raises(models_mod.ModelError, match="is not a TFLite model"):
+        models_mod.load(models)
+
+
+def test_a_take_that_cannot_be_scored_gives_one_line_and_the_others_are_scored(
+        trained, tmp_path, monkeypatch, capsys):
+    """Whatever goes wrong inside the scoring of one file, the command says so in one line,
+    exits 2, and still scores the other files; a score that is not a number never reaches
+    the JSON."""
+    from device.cli import main
+    from device.commands import score as score_command
+
+    cohort, out = trained
+    first, second = sorted(cohort.glob("*.take.npz"))[:2]
+    real = score_command.score_take
+
+    def failing_on_first(take, models, path, settings=None):
+        result = real(take, models, path, settings)
+        if str(path) == str(first):
+            next(iter(result.hands.values())).error = float("nan")
+        return result
+
+    monkeypatch.setattr(score_command, "score_take", failing_on_first)
+    code = main(["score", str(first), str(second), "--models", str(out), "--json"])
+    captured = capsys.readouterr()
+    assert code == 2
+    lines = captured.out.strip().splitlines()
+    assert len(lines) == 1 and json.loads(lines[0])["file"].endswith(second.name)
+    errors = [ln for ln in captured.err.splitlines() if "could not be scored" in ln]
+    assert len(errors) == 1 and first.name in errors[0] and "ValueError" in errors[0]
+
+
 def test_paper_baseline_representation_trains_and_scores(tmp_path, trained):
     """The paper's image-coordinate representation is a first-class baseline: its card says
     so and the box scores with it."""

@@ -110,7 +110,13 @@ MALFORMED = [
                                                   "tempo_bpm": -3}))),
      "tempo_bpm must be a positive"),
     ("object array", lambda a: a.update(meta=np.array({"x": 1}, dtype=object)),
-     "'meta': cannot be read without pickle"),
+     "'meta': not a valid .npy array"),
+    ("meta infinite tempo",
+     lambda a: a.update(meta=np.array(json.dumps({**json.loads(str(a["meta"])),
+                                                  "tempo_bpm": float("inf")}))),
+     "tempo_bpm must be a positive"),
+    ("landmarks huge", lambda a: a["landmarks"].__setitem__((5, 1, 8, 1), 3e38),
+     "'landmarks': frame 5, right hand, landmark 8: y = 3e+38"),
 ]
 
 
@@ -164,6 +170,25 @@ def test_damaged_member(tmp_path):
             z.writestr(name, blob)
     with pytest.raises(TakeFileError, match="'landmarks'"):
         takefile.read(path)
+
+
+@pytest.mark.parametrize(("member", "blob"), [
+    ("t.npy", b"raw bytes without a .npy header"),
+    ("landmarks.npy", b"\x93NUMPY\x01\x00\xff\xff" + b"{" * 200),
+])
+def test_a_member_that_is_not_a_npy_array_is_named_in_one_line(tmp_path, member, blob):
+    path = takefile.write(tmp_path / "x.take.npz", make_take())
+    with zipfile.ZipFile(path) as z:
+        members = {n: z.read(n) for n in z.namelist()}
+    members[member] = blob
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    with pytest.raises(TakeFileError) as info:
+        takefile.read(path)
+    text = str(info.value)
+    assert f"'{member[:-4]}'" in text and "not a" in text and ".npy array" in text
+    assert "\n" not in text
 
 
 def test_same_take_gives_the_same_bytes(tmp_path, monkeypatch):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,8 @@ from device.commands.take import settings_from
 from device.screening import models as models_mod
 from device.screening.key_timing import KeyTimingScore
 from device.screening.score import TakeScore, score_take
+
+log = logging.getLogger(__name__)
 
 
 def add_parsers(subparsers: Any) -> None:
@@ -75,9 +78,16 @@ def run(args: argparse.Namespace, context: Any) -> int:
             print(f"dystonia-box: {exc}", file=sys.stderr)
             status = 2
             continue
-        score = score_take(take, models, path, settings)
-        if args.json:
-            print(json.dumps(score.as_contract()), flush=True)
-        else:
-            print(describe(score), flush=True)
+        try:
+            score = score_take(take, models, path, settings)
+            # NaN or Infinity would make the line invalid JSON: refuse rather than print it
+            line = json.dumps(score.as_contract(), allow_nan=False) if args.json \
+                else describe(score)
+        except Exception as exc:  # one line per file; the other files are still scored
+            log.debug("scoring %s failed", path, exc_info=True)
+            print(f"dystonia-box: {path}: could not be scored ({type(exc).__name__}: "
+                  f"{str(exc).splitlines()[0] if str(exc) else 'no details'})", file=sys.stderr)
+            status = 2
+            continue
+        print(line, flush=True)
     return status

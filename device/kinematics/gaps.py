@@ -12,6 +12,18 @@ def missing_frames(hand: np.ndarray) -> np.ndarray:
     return np.isnan(hand).any(axis=(1, 2))
 
 
+def _partly_missing(hand: np.ndarray) -> str:
+    """A note for frames where only some of the hand's values are NaN: the take contract
+    marks a hand not found by NaN in all of them, so such frames come from another writer
+    and count as not found."""
+    nan = np.isnan(hand).reshape(len(hand), -1)
+    partly = int(np.sum(nan.any(axis=1) & ~nan.all(axis=1)))
+    if not partly:
+        return ""
+    return (f" (in {partly} of those frames only some of its values were NaN; the take file "
+            "should mark a hand not found by NaN in all of them)")
+
+
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     """(start, stop) index pairs of the True runs of ``mask``."""
     edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
@@ -35,13 +47,15 @@ def fill_gaps(
     """
     missing = missing_frames(hand)
     n_total, n_missing = len(t), int(missing.sum())
+    partly = _partly_missing(hand)
     if n_missing == n_total:
-        raise HandUnusableError(f"{name} hand was not found in any of the {n_total} frames")
+        raise HandUnusableError(f"{name} hand was not found in any of the {n_total} frames"
+                                f"{partly}")
     if n_missing / n_total > max_missing_fraction:
         raise HandUnusableError(
             f"{name} hand was not found in {n_missing} of {n_total} frames "
             f"({100 * n_missing / n_total:.0f} %); at most {100 * max_missing_fraction:.0f} % "
-            "can be filled in"
+            f"can be filled in{partly}"
         )
     for start, stop in _runs(missing):
         before = t[start - 1] if start > 0 else t[0]
@@ -49,7 +63,7 @@ def fill_gaps(
         if after - before > max_gap_s:
             raise HandUnusableError(
                 f"{name} hand was lost for {after - before:.2f} s from {t[start] - t[0]:.2f} s "
-                f"into the take; at most {max_gap_s:.2f} s can be filled in"
+                f"into the take; at most {max_gap_s:.2f} s can be filled in{partly}"
             )
     if n_missing == 0:
         return hand.copy(), 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -142,36 +143,69 @@ def load(root: Path | None = None) -> ModelSet:
             from None
     except json.JSONDecodeError as exc:
         raise ModelError(f"{card_path}: not valid JSON ({exc.msg})") from None
+    if not isinstance(card, dict):
+        raise ModelError(f"{card_path}: must be a JSON object, got {type(card).__name__}")
     if card.get("format") != CARD_FORMAT:
         raise ModelError(f"{card_path}: format must be {CARD_FORMAT!r}, got {card.get('format')!r}")
+    if not isinstance(card.get("provenance"), dict) or "data" not in card["provenance"]:
+        raise ModelError(f"{card_path}: no provenance.data (synthetic, recorded or mixed)")
+    entries = card.get("tasks", {})
+    if not isinstance(entries, dict):
+        raise ModelError(f"{card_path}: tasks must be an object of task number -> model")
     tasks: dict[int, TaskModel] = {}
-    for key, entry in card.get("tasks", {}).items():
-        if entry.get("preprocessing") not in REPRESENTATIONS:
-            raise ModelError(
-                f"{card_path}: task {key} was trained with preprocessing "
-                f"{entry.get('preprocessing')!r}, the box knows {', '.join(REPRESENTATIONS)}; "
-                "retrain"
-            )
-        path = root / entry["file"]
-        if not path.is_file():
-            raise ModelError(f"{card_path}: task {key}'s model file {path} is missing")
-        tasks[int(key)] = TaskModel(
-            task=int(key), path=path, with_keys=Threshold.from_card(entry, TRIMMED_BY_KEYS),
-            finger_error_mean=[float(v) for v in entry["validation_finger_error_mean"]],
-            preprocessing=entry["preprocessing"],
-            score=entry.get("score", MSE),
-            finger_norm=entry.get("finger_window_norm"),
-            key_timing=_key_timing(card_path, key, entry),
-            trim_search=TrimSearch.from_card(entry.get("trim_search")),
-            tracking_norm=_tracking_norm(card_path, key, entry),
-            without_keys=_without_keys(card_path, key, entry),
-        )
-        if tasks[int(key)].score not in SCORES:
-            raise ModelError(f"{card_path}: task {key} uses an unknown score "
-                             f"{tasks[int(key)].score!r}")
-        _check_finger_norm(card_path, key, tasks[int(key)])
-        if why := unfit_score(tasks[int(key)].score, tasks[int(key)].preprocessing):
-            raise ModelError(f"{card_path}: task {key}: {why}")
+    for key, entry in entries.items():
+        try:
+            tasks[int(key)] = _task_model(root, card_path, key, entry)
+        except ModelError:
+            raise
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            raise ModelError(f"{card_path}: task {key} cannot be read "
+                             f"({type(exc).__name__}: {exc})") from None
     if not tasks:
         raise ModelError(f"{card_path}: lists no task models")
     return ModelSet(root=root, card=card, tasks=tasks)
+
+
+def _is_tflite(path: Path) -> bool:
+    """A TFLite flatbuffer carries the identifier TFL3 at bytes 4-8."""
+    with path.open("rb") as handle:
+        return handle.read(8)[4:8] == b"TFL3"
+
+
+def _task_model(root: Path, card_path: Path, key: str, entry: dict[str, Any]) -> TaskModel:
+    """One task's entry of the card, checked; ModelError (or KeyError, TypeError, ValueError
+    for a field missing or of the wrong kind) when the box could not judge with it."""
+    if entry.get("preprocessing") not in REPRESENTATIONS:
+        raise ModelError(
+            f"{card_path}: task {key} was trained with preprocessing "
+            f"{entry.get('preprocessing')!r}, the box knows {', '.join(REPRESENTATIONS)}; "
+            "retrain"
+        )
+    path = root / entry["file"]
+    if not path.is_file():
+        raise ModelError(f"{card_path}: task {key}'s model file {path} is missing")
+    if not _is_tflite(path):
+        raise ModelError(f"{card_path}: task {key}'s model file {path} is not a TFLite "
+                         "model")
+    model = TaskModel(
+        task=int(key), path=path, with_keys=Threshold.from_card(entry, TRIMMED_BY_KEYS),
+        finger_error_mean=[float(v) for v in entry["validation_finger_error_mean"]],
+        preprocessing=entry["preprocessing"],
+        score=entry.get("score", MSE),
+        finger_norm=entry.get("finger_window_norm"),
+        key_timing=_key_timing(card_path, key, entry),
+        trim_search=TrimSearch.from_card(entry.get("trim_search")),
+        tracking_norm=_tracking_norm(card_path, key, entry),
+        without_keys=_without_keys(card_path, key, entry),
+    )
+    if model.score not in SCORES:
+        raise ModelError(f"{card_path}: task {key} uses an unknown score {model.score!r}")
+    _check_finger_norm(card_path, key, model)
+    if why := unfit_score(model.score, model.preprocessing):
+        raise ModelError(f"{card_path}: task {key}: {why}")
+    for threshold in (model.with_keys, model.without_keys):
+        if threshold is not None and not (math.isfinite(threshold.value)
+                                          and threshold.value > 0):
+            raise ModelError(f"{card_path}: task {key}'s threshold must be a positive "
+                             f"number, got {threshold.value!r}")
+    return model
