@@ -211,6 +211,9 @@ def read(path: Path | str) -> Take:
                 raise TakeFileError(path, key, f"not a valid .npy array ({first})") from None
             except (OSError, zipfile.BadZipFile, EOFError) as exc:
                 raise TakeFileError(path, key, f"damaged in the archive ({exc})") from None
+            except MemoryError:  # a damaged header can claim any shape
+                raise TakeFileError(path, key, "its header claims an array too large to "
+                                    "read") from None
             if not isinstance(arrays[key], np.ndarray):  # a member without a .npy header
                 raise TakeFileError(path, key, "not a .npy array")
     fmt = _scalar(path, arrays, "format", "U")

@@ -450,6 +450,7 @@ def _broken(card: dict, damage) -> dict:
 CARD_DAMAGE = [
     ("no format", lambda c: c.pop("format"), "format must be"),
     ("no provenance", lambda c: c.pop("provenance"), "no provenance.data"),
+    ("no model id", lambda c: c.pop("model_id"), "no model_id"),
     ("task key not a number", lambda c: c["tasks"].update(four=c["tasks"].pop(str(TASK))),
      "task four cannot be read"),
     ("entry not an object", lambda c: c["tasks"].update({str(TASK): [1]}),

@@ -191,6 +191,22 @@ def test_a_member_that_is_not_a_npy_array_is_named_in_one_line(tmp_path, member,
     assert "\n" not in text
 
 
+def test_a_header_claiming_a_huge_array_is_refused_in_one_line(tmp_path):
+    path = takefile.write(tmp_path / "x.take.npz", make_take())
+    with zipfile.ZipFile(path) as z:
+        members = {n: z.read(n) for n in z.namelist()}
+    header = "{'descr': '<f8', 'fortran_order': False, 'shape': (1000000000000,), }"
+    header += " " * (63 - len(header) % 64) + "\n"
+    members["t.npy"] = b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") \
+        + header.encode() + b"\0" * 64
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    with pytest.raises(TakeFileError) as info:
+        takefile.read(path)
+    assert "'t'" in str(info.value) and "\n" not in str(info.value)
+
+
 def test_same_take_gives_the_same_bytes(tmp_path, monkeypatch):
     first, second = tmp_path / "a.take.npz", tmp_path / "b.take.npz"
     takefile.write(first, make_take())

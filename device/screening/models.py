@@ -147,6 +147,8 @@ def load(root: Path | None = None) -> ModelSet:
         raise ModelError(f"{card_path}: must be a JSON object, got {type(card).__name__}")
     if card.get("format") != CARD_FORMAT:
         raise ModelError(f"{card_path}: format must be {CARD_FORMAT!r}, got {card.get('format')!r}")
+    if not isinstance(card.get("model_id"), str):
+        raise ModelError(f"{card_path}: no model_id")
     if not isinstance(card.get("provenance"), dict) or "data" not in card["provenance"]:
         raise ModelError(f"{card_path}: no provenance.data (synthetic, recorded or mixed)")
     entries = card.get("tasks", {})
@@ -184,7 +186,12 @@ def _task_model(root: Path, card_path: Path, key: str, entry: dict[str, Any]) ->
     path = root / entry["file"]
     if not path.is_file():
         raise ModelError(f"{card_path}: task {key}'s model file {path} is missing")
-    if not _is_tflite(path):
+    try:
+        is_tflite = _is_tflite(path)
+    except OSError as exc:
+        raise ModelError(f"{card_path}: task {key}'s model file {path} cannot be read "
+                         f"({exc.strerror or exc})") from None
+    if not is_tflite:
         raise ModelError(f"{card_path}: task {key}'s model file {path} is not a TFLite "
                          "model")
     model = TaskModel(

@@ -132,7 +132,10 @@ def analyze_video(video: Path | str, models_dir: Path | str | None, task: int,
         task=task, t=np.asarray(times, dtype=np.float64), landmarks=landmarks / scale,
         image_size=(source.width, source.height), keys=key_events, meta=meta,
     )
-    takefile.validate(take, video)
+    try:
+        takefile.validate(take, video)
+    except takefile.TakeFileError as exc:  # e.g. a tracker gone wild: say it, in one line
+        raise AnalyzeError(str(exc)) from None
     return take
 
 
