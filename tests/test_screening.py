@@ -209,6 +209,11 @@ def test_missing_hand_is_null_with_reason_other_scored(trained):
     assert obj["hands"]["left"] is None
     assert "left hand" in obj["reason"] and "not found" in obj["reasons"]["left"]
     assert obj["hands"]["right"]["error"] > 0
+    from device.commands.score import describe
+
+    header = describe(score_take(take, models, "x")).splitlines()[0]
+    verdict = "ABNORMAL" if obj["abnormal"] else "normal (left hand not scored)"
+    assert header.endswith(f": {verdict}")
 
 
 def test_each_hand_is_judged_on_its_own_playing(trained):

@@ -35,8 +35,11 @@ def curl_words(score_ratio: dict[str, float] | None, finger: str) -> str:
 
 
 def describe(score: TakeScore) -> str:
-    lines = [f"{score.file}: task {score.task}: "
-             + {True: "ABNORMAL", False: "normal", None: "not scored"}[score.abnormal]]
+    unscored = [hand for hand, result in score.hands.items() if result is None]
+    verdict = {True: "ABNORMAL", False: "normal", None: "not scored"}[score.abnormal]
+    if score.abnormal is False and unscored:  # one-sided dystonia may be in the other hand
+        verdict += f" ({' and '.join(unscored)} hand not scored)"
+    lines = [f"{score.file}: task {score.task}: {verdict}"]
     for hand, result in score.hands.items():
         if result is None:
             lines.append(f"  {hand}: not scored: {score.reasons.get(hand, '')}")
