@@ -47,15 +47,14 @@ def fill_gaps(
     """
     missing = missing_frames(hand)
     n_total, n_missing = len(t), int(missing.sum())
-    partly = _partly_missing(hand)
     if n_missing == n_total:
         raise HandUnusableError(f"{name} hand was not found in any of the {n_total} frames"
-                                f"{partly}")
+                                f"{_partly_missing(hand)}")
     if n_missing / n_total > max_missing_fraction:
         raise HandUnusableError(
             f"{name} hand was not found in {n_missing} of {n_total} frames "
             f"({100 * n_missing / n_total:.0f} %); at most {100 * max_missing_fraction:.0f} % "
-            f"can be filled in{partly}"
+            f"can be filled in{_partly_missing(hand)}"
         )
     for start, stop in _runs(missing):
         before = t[start - 1] if start > 0 else t[0]
@@ -63,7 +62,8 @@ def fill_gaps(
         if after - before > max_gap_s:
             raise HandUnusableError(
                 f"{name} hand was lost for {after - before:.2f} s from {t[start] - t[0]:.2f} s "
-                f"into the take; at most {max_gap_s:.2f} s can be filled in{partly}"
+                f"into the take; at most {max_gap_s:.2f} s can be filled in"
+                f"{_partly_missing(hand)}"
             )
     if n_missing == 0:
         return hand.copy(), 0

@@ -70,9 +70,10 @@ def run(args: argparse.Namespace) -> int:
             model.save(partial)
             os.replace(partial, target)
         except OSError as exc:
-            partial.unlink(missing_ok=True)
             print(f"float-twin: task {task}: could not write {target}: {exc}", file=sys.stderr)
             failed = True
             continue
+        finally:
+            partial.unlink(missing_ok=True)  # gone after the rename; a failed save's remains
         print(f"task {task}: wrote {target}")
     return 2 if failed else 0
